@@ -1,0 +1,3 @@
+from kubectl_podsec.cli import run
+
+run()

@@ -1,0 +1,45 @@
+"""capabilities_baseline (baseline, all versions; replaced by capabilities_restricted in restricted from v1.22)
+
+Adding additional capabilities beyond those listed below must be disallowed.
+
+Restricted fields:
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add
+Allowed values: undefined/nil, AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD,
+  NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT
+  (exact and case-sensitive: "chown" and "CAP_CHOWN" are not allowed)
+
+Fix (unsafe): remove the capabilities outside the allowed list from `add`.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
+from kubectl_podsec.levels import Level, Version
+
+ALLOWED_CAPABILITIES = frozenset((
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+))
+
+
+def _check_1_0(meta: dict, spec: dict) -> CheckResult:
+    bad_containers, bad_caps, paths = [], set(), []
+    for container, path in containers(spec):
+        added = (security_context(container).get("capabilities") or {}).get("add") or ()
+        bad = [cap for cap in added if cap not in ALLOWED_CAPABILITIES]
+        if bad:
+            bad_containers.append(container.get("name", ""))
+            bad_caps.update(bad)
+            paths.append(path + ("securityContext", "capabilities", "add"))
+    if not bad_containers:
+        return ALLOWED
+    return CheckResult(
+        False,
+        "non-default capabilities",
+        f"{containers_phrase(bad_containers)} must not include {join_quote(sorted(bad_caps))} "
+        "in securityContext.capabilities.add",
+        tuple(paths),
+    )
+
+
+CHECK = Check("capabilities_baseline", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              doc=__doc__, fix_safety="unsafe")

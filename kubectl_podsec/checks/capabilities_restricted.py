@@ -1,0 +1,62 @@
+"""capabilities_restricted (restricted, v1.22+; replaces capabilities_baseline; Windows pods exempt from v1.25)
+
+Containers must drop ALL capabilities, and are only permitted to add back the
+NET_BIND_SERVICE capability.
+
+Restricted fields:
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.drop
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add
+Allowed values:
+  drop: any list that includes the exact string ALL (dropping every capability by name does
+        not count)
+  add: undefined/nil, NET_BIND_SERVICE
+
+Fix (safe): add ALL to `drop`, keeping the drops already listed and an allowed
+`add: [NET_BIND_SERVICE]`; (unsafe) remove the other added capabilities. Not applied on
+Windows pods.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, is_windows, join_quote, security_context,
+)
+from kubectl_podsec.levels import Level, Version
+
+ALLOWED_ADD = "NET_BIND_SERVICE"
+
+
+def _check_1_22(meta: dict, spec: dict) -> CheckResult:
+    missing_drop, adders, forbidden, paths = [], [], set(), []
+    for container, path in containers(spec):
+        capabilities = security_context(container).get("capabilities")
+        if capabilities is None:
+            missing_drop.append(container.get("name", ""))
+            paths.append(path + ("securityContext", "capabilities", "drop"))
+            continue
+        if "ALL" not in (capabilities.get("drop") or ()):
+            missing_drop.append(container.get("name", ""))
+            paths.append(path + ("securityContext", "capabilities", "drop"))
+        bad = [cap for cap in capabilities.get("add") or () if cap != ALLOWED_ADD]
+        if bad:
+            adders.append(container.get("name", ""))
+            forbidden.update(bad)
+            paths.append(path + ("securityContext", "capabilities", "add"))
+    parts = []
+    if missing_drop:
+        parts.append(f'{containers_phrase(missing_drop)} must set securityContext.capabilities.drop=["ALL"]')
+    if adders:
+        parts.append(f"{containers_phrase(adders)} must not include {join_quote(sorted(forbidden))} "
+                     "in securityContext.capabilities.add")
+    if not parts:
+        return ALLOWED
+    return CheckResult(False, "unrestricted capabilities", "; ".join(parts), tuple(paths))
+
+
+def _check_1_25(meta: dict, spec: dict) -> CheckResult:
+    return ALLOWED if is_windows(spec) else _check_1_22(meta, spec)
+
+
+CHECK = Check("capabilities_restricted", Level.RESTRICTED, (
+    VersionedCheck(Version(22), _check_1_22, override_check_ids=("capabilities_baseline",)),
+    VersionedCheck(Version(25), _check_1_25, override_check_ids=("capabilities_baseline",)),
+), doc=__doc__, fix_safety="safe")

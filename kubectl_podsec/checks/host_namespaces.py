@@ -1,0 +1,26 @@
+"""hostNamespaces (baseline, all versions)
+
+Sharing the host namespaces must be disallowed.
+
+Restricted fields: spec.hostNetwork, spec.hostPID, spec.hostIPC
+Allowed values: undefined/nil, false
+
+Fix (unsafe): remove the setting (the pod gets its own namespaces).
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.levels import Level, Version
+
+FIELDS = ("hostNetwork", "hostPID", "hostIPC")
+
+
+def _check_1_0(meta: dict, spec: dict) -> CheckResult:
+    shared = [name for name in FIELDS if spec.get(name) is True]
+    if not shared:
+        return ALLOWED
+    return CheckResult(False, "host namespaces", ", ".join(f"{name}=true" for name in shared),
+                       tuple(("spec", name) for name in shared))
+
+
+CHECK = Check("hostNamespaces", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              doc=__doc__, fix_safety="unsafe")

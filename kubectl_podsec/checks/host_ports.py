@@ -1,0 +1,44 @@
+"""hostPorts (baseline, all versions)
+
+HostPorts should be disallowed entirely (recommended) or restricted to a known list.
+
+Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].ports[*].hostPort
+Allowed values: undefined/nil, 0
+
+For a Pod with hostNetwork: true the API server copies each unset hostPort from containerPort
+before admission, so such a Pod also reports hostPort.
+
+Fix (unsafe): remove hostPort (expose the port through a Service instead).
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
+from kubectl_podsec.levels import Level, Version
+
+
+def _check_1_0(meta: dict, spec: dict) -> CheckResult:
+    bad_containers, ports, paths = [], set(), []
+    for container, path in containers(spec):
+        bad = False
+        for index, port in enumerate(container.get("ports") or ()):
+            host_port = port.get("hostPort") or 0
+            if host_port != 0:
+                bad = True
+                ports.add(str(host_port))
+                paths.append(path + ("ports", index, "hostPort"))
+        if bad:
+            bad_containers.append(container.get("name", ""))
+    if not bad_containers:
+        return ALLOWED
+    # Upstream sorts the ports as strings, so 100 comes before 20.
+    return CheckResult(
+        False,
+        "hostPort",
+        f'{containers_phrase(bad_containers)} {pluralize("uses", "use", len(bad_containers))} '
+        f'{pluralize("hostPort", "hostPorts", len(ports))} {", ".join(sorted(ports))}',
+        tuple(paths),
+    )
+
+
+CHECK = Check("hostPorts", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__,
+              fix_safety="unsafe")

@@ -1,0 +1,56 @@
+"""hostProbesAndHostLifecycle (baseline, v1.34+)
+
+Probes and lifecycle handlers must not target a host other than the pod itself.
+
+Restricted fields:
+  spec.{initContainers,containers,ephemeralContainers}[*].{livenessProbe,readinessProbe,startupProbe}.{httpGet,tcpSocket}.host
+  spec.{initContainers,containers,ephemeralContainers}[*].lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host
+Allowed values: undefined/nil, "" (any other value, localhost included, is forbidden)
+
+Fix (unsafe): remove `host` (the probe then targets the pod IP).
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
+from kubectl_podsec.levels import Level, Version
+
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+HANDLERS = ("postStart", "preStop")
+ACTIONS = ("httpGet", "tcpSocket")
+
+
+def handler_paths(container: dict):
+    """(handler dict, path within the container) for every probe and lifecycle handler."""
+    for probe in PROBES:
+        if container.get(probe) is not None:
+            yield container[probe], (probe,)
+    lifecycle = container.get("lifecycle") or {}
+    for handler in HANDLERS:
+        if lifecycle.get(handler) is not None:
+            yield lifecycle[handler], ("lifecycle", handler)
+
+
+def _check_1_34(meta: dict, spec: dict) -> CheckResult:
+    bad_containers, hosts, paths = set(), set(), []
+    for container, path in containers(spec):
+        for handler, handler_path in handler_paths(container):
+            for action in ACTIONS:
+                host = (handler.get(action) or {}).get("host") or ""
+                if host:
+                    bad_containers.add(container.get("name", ""))
+                    hosts.add(host)
+                    paths.append(path + handler_path + (action, "host"))
+    if not bad_containers:
+        return ALLOWED
+    # Unlike most checks, upstream deduplicates and sorts the container names here.
+    return CheckResult(
+        False,
+        "probe or lifecycle host",
+        f'{containers_phrase(sorted(bad_containers))} {pluralize("uses", "use", len(bad_containers))} '
+        f'{pluralize("probe or lifecycle host", "probe or lifecycle hosts", len(hosts))} {join_quote(sorted(hosts))}',
+        tuple(paths),
+    )
+
+
+CHECK = Check("hostProbesAndHostLifecycle", Level.BASELINE, (VersionedCheck(Version(34), _check_1_34),),
+              doc=__doc__, fix_safety="unsafe")

@@ -1,0 +1,43 @@
+"""procMount (baseline, all versions; replaced by procMount_restricted in restricted from v1.35)
+
+The default /proc masks are set up to reduce attack surface, and should be required.
+
+Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].securityContext.procMount
+Allowed values: undefined/nil, Default
+
+Versions: from v1.35 a pod with `spec.hostUsers: false` (its own user namespace) may use any
+procMount at baseline.
+
+Fix (unsafe): remove `procMount: Unmasked`.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, join_quote, security_context,
+)
+from kubectl_podsec.levels import Level, Version
+
+
+def check_proc_mount(meta: dict, spec: dict) -> CheckResult:
+    bad, types, paths = [], set(), []
+    for container, path in containers(spec):
+        proc_mount = security_context(container).get("procMount")
+        if proc_mount is not None and proc_mount != "Default":
+            bad.append(container.get("name", ""))
+            types.add(proc_mount)
+            paths.append(path + ("securityContext", "procMount"))
+    if not bad:
+        return ALLOWED
+    return CheckResult(False, "procMount",
+                       f"{containers_phrase(bad)} must not set securityContext.procMount to {join_quote(sorted(types))}",
+                       tuple(paths))
+
+
+def _check_1_35(meta: dict, spec: dict) -> CheckResult:
+    return ALLOWED if host_users_disabled(spec) else check_proc_mount(meta, spec)
+
+
+CHECK = Check("procMount", Level.BASELINE, (
+    VersionedCheck(Version(0), check_proc_mount),
+    VersionedCheck(Version(35), _check_1_35),
+), doc=__doc__, fix_safety="unsafe")

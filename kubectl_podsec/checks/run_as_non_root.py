@@ -1,0 +1,59 @@
+"""runAsNonRoot (restricted, all versions; pods with hostUsers: false exempt from v1.35)
+
+Containers must be required to run as non-root users.
+
+Restricted fields:
+  spec.securityContext.runAsNonRoot
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsNonRoot
+Allowed values: true. A container may leave it unset when the pod sets it to true; an
+explicit false anywhere fails, and runAsUser: 1000 does not satisfy it.
+
+Fix (safe): set `runAsNonRoot: true` at pod level, unless a container or the pod runs as
+user 0 (then the workload would not start; a human must choose a user); (unsafe) also change
+explicit `false` values.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+)
+from kubectl_podsec.levels import Level, Version
+
+POD_PATH = ("spec", "securityContext", "runAsNonRoot")
+
+
+def _check_1_0(meta: dict, spec: dict) -> CheckResult:
+    setters, paths = [], []
+    pod_value = pod_security_context(spec).get("runAsNonRoot")
+    if pod_value is False:
+        setters.append("pod")
+        paths.append(POD_PATH)
+    explicit_bad, implicit_bad, implicit_paths = [], [], []
+    for container, path in containers(spec):
+        value = security_context(container).get("runAsNonRoot")
+        if value is False:
+            explicit_bad.append(container.get("name", ""))
+            paths.append(path + ("securityContext", "runAsNonRoot"))
+        elif value is None and pod_value is not True:
+            implicit_bad.append(container.get("name", ""))
+            implicit_paths.append(path + ("securityContext", "runAsNonRoot"))
+    if explicit_bad:
+        setters.append(containers_phrase(explicit_bad))
+    if setters:
+        return CheckResult(False, "runAsNonRoot != true",
+                           f"{' and '.join(setters)} must not set securityContext.runAsNonRoot=false", tuple(paths))
+    if implicit_bad:
+        return CheckResult(False, "runAsNonRoot != true",
+                           f"pod or {containers_phrase(implicit_bad)} must set securityContext.runAsNonRoot=true",
+                           (POD_PATH,) + tuple(implicit_paths))
+    return ALLOWED
+
+
+def _check_1_35(meta: dict, spec: dict) -> CheckResult:
+    return ALLOWED if host_users_disabled(spec) else _check_1_0(meta, spec)
+
+
+CHECK = Check("runAsNonRoot", Level.RESTRICTED, (
+    VersionedCheck(Version(0), _check_1_0),
+    VersionedCheck(Version(35), _check_1_35),
+), doc=__doc__, fix_safety="safe")

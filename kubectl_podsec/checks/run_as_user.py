@@ -1,0 +1,45 @@
+"""runAsUser (restricted, v1.23+; pods with hostUsers: false exempt from v1.35)
+
+Containers must not set runAsUser to 0.
+
+Restricted fields:
+  spec.securityContext.runAsUser
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsUser
+Allowed values: any non-zero value, undefined/nil
+
+Fix (unsafe): remove `runAsUser: 0` (the image's user then applies, which runAsNonRoot
+requires to be non-root). The right user is a human's choice.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+)
+from kubectl_podsec.levels import Level, Version
+
+
+def _check_1_23(meta: dict, spec: dict) -> CheckResult:
+    setters, paths = [], []
+    if pod_security_context(spec).get("runAsUser") == 0:
+        setters.append("pod")
+        paths.append(("spec", "securityContext", "runAsUser"))
+    bad = []
+    for container, path in containers(spec):
+        if security_context(container).get("runAsUser") == 0:
+            bad.append(container.get("name", ""))
+            paths.append(path + ("securityContext", "runAsUser"))
+    if bad:
+        setters.append(containers_phrase(bad))
+    if not setters:
+        return ALLOWED
+    return CheckResult(False, "runAsUser=0", f"{' and '.join(setters)} must not set runAsUser=0", tuple(paths))
+
+
+def _check_1_35(meta: dict, spec: dict) -> CheckResult:
+    return ALLOWED if host_users_disabled(spec) else _check_1_23(meta, spec)
+
+
+CHECK = Check("runAsUser", Level.RESTRICTED, (
+    VersionedCheck(Version(23), _check_1_23),
+    VersionedCheck(Version(35), _check_1_35),
+), doc=__doc__, fix_safety="unsafe")

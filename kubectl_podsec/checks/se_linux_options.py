@@ -1,0 +1,75 @@
+"""seLinuxOptions (baseline, all versions; v1.31 also allows container_engine_t)
+
+Setting the SELinux type is restricted, and setting a custom SELinux user or role option is
+forbidden.
+
+Restricted fields:
+  spec.securityContext.seLinuxOptions.{type,user,role}
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seLinuxOptions.{type,user,role}
+Allowed values:
+  type: undefined/"", container_t, container_init_t, container_kvm_t,
+        container_engine_t (v1.31+)
+  user, role: undefined/""
+  (level is not checked)
+
+Fix (unsafe): remove the forbidden type, user and role.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, join_quote, pluralize, pod_security_context, security_context,
+)
+from kubectl_podsec.levels import Level, Version
+
+TYPES_1_0 = frozenset(("", "container_t", "container_init_t", "container_kvm_t"))
+TYPES_1_31 = TYPES_1_0 | {"container_engine_t"}
+
+
+def _checker(allowed_types: frozenset):
+    def check(meta: dict, spec: dict) -> CheckResult:
+        bad_types, flags, paths = set(), {"user": False, "role": False}, []
+
+        def valid(options: dict, path: tuple) -> bool:
+            ok = True
+            if options.get("type", "") not in allowed_types:
+                bad_types.add(options.get("type", ""))
+                paths.append(path + ("type",))
+                ok = False
+            for key in ("user", "role"):
+                if options.get(key):
+                    flags[key] = True
+                    paths.append(path + (key,))
+                    ok = False
+            return ok
+
+        setters = []
+        options = pod_security_context(spec).get("seLinuxOptions")
+        if options is not None and not valid(options, ("spec", "securityContext", "seLinuxOptions")):
+            setters.append("pod")
+        bad_containers = []
+        for container, path in containers(spec):
+            options = security_context(container).get("seLinuxOptions")
+            if options is not None and not valid(options, path + ("securityContext", "seLinuxOptions")):
+                bad_containers.append(container.get("name", ""))
+        if bad_containers:
+            setters.append(containers_phrase(bad_containers))
+        if not setters:
+            return ALLOWED
+        parts = []
+        if bad_types:
+            parts.append(f'{pluralize("type", "types", len(bad_types))} {join_quote(sorted(bad_types))}')
+        if flags["user"]:
+            parts.append("user may not be set")
+        if flags["role"]:
+            parts.append("role may not be set")
+        return CheckResult(False, "seLinuxOptions",
+                           f"{' and '.join(setters)} set forbidden securityContext.seLinuxOptions: {'; '.join(parts)}",
+                           tuple(paths))
+
+    return check
+
+
+CHECK = Check("seLinuxOptions", Level.BASELINE, (
+    VersionedCheck(Version(0), _checker(TYPES_1_0)),
+    VersionedCheck(Version(31), _checker(TYPES_1_31)),
+), doc=__doc__, fix_safety="unsafe")

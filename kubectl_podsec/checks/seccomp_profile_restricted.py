@@ -1,0 +1,46 @@
+"""seccompProfile_restricted (restricted, v1.19+; replaces seccompProfile_baseline; Windows pods exempt from v1.25)
+
+Seccomp profile must be explicitly set to one of the allowed values. Both the Unconfined
+profile and the absence of a profile are prohibited.
+
+Restricted fields:
+  spec.securityContext.seccompProfile.type
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
+Allowed values: RuntimeDefault, Localhost. A valid pod-level type covers the containers that
+leave it unset; an invalid one covers nothing.
+
+Fix (safe): set `seccompProfile.type: RuntimeDefault` at pod level; (unsafe) replace an
+explicit Unconfined with RuntimeDefault. Not applied on Windows pods.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.seccomp_profile_baseline import explicit_bad_setters, explicit_result
+from kubectl_podsec.checks.util import containers_phrase, is_windows
+from kubectl_podsec.levels import Level, Version
+
+POD_PATH = ("spec", "securityContext", "seccompProfile", "type")
+
+
+def _check_1_19(meta: dict, spec: dict) -> CheckResult:
+    setters, values, paths, pod_valid, unset = explicit_bad_setters(spec)
+    if setters:
+        return explicit_result(setters, values, paths)
+    if not pod_valid and unset:
+        names = [container.get("name", "") for container, _ in unset]
+        return CheckResult(
+            False, "seccompProfile",
+            f'pod or {containers_phrase(names)} must set securityContext.seccompProfile.type to '
+            '"RuntimeDefault" or "Localhost"',
+            (POD_PATH,) + tuple(path + ("securityContext", "seccompProfile", "type") for _, path in unset),
+        )
+    return ALLOWED
+
+
+def _check_1_25(meta: dict, spec: dict) -> CheckResult:
+    return ALLOWED if is_windows(spec) else _check_1_19(meta, spec)
+
+
+CHECK = Check("seccompProfile_restricted", Level.RESTRICTED, (
+    VersionedCheck(Version(19), _check_1_19, override_check_ids=("seccompProfile_baseline",)),
+    VersionedCheck(Version(25), _check_1_25, override_check_ids=("seccompProfile_baseline",)),
+), doc=__doc__, fix_safety="safe")

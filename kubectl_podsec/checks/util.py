@@ -1,0 +1,72 @@
+"""Small helpers shared by the checks: the container visitor and upstream's message helpers.
+
+Checks read a pod as two plain dicts, `meta` (the pod or template metadata: only
+`annotations` matters) and `spec` (the pod spec), already typed and defaulted by
+`workloads.py`. Paths they report are tuples relative to the pod object,
+e.g. ``("spec", "containers", 0, "securityContext", "privileged")``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def containers(spec: dict) -> Iterator[tuple[dict, tuple]]:
+    """Every container with its path, in upstream's visiting order: init, regular, ephemeral."""
+    for field in CONTAINER_FIELDS:
+        for index, container in enumerate(spec.get(field) or ()):
+            yield container, ("spec", field, index)
+
+
+def security_context(obj: dict) -> dict:
+    return obj.get("securityContext") or {}
+
+
+def pod_security_context(spec: dict) -> dict:
+    return spec.get("securityContext") or {}
+
+
+def is_windows(spec: dict) -> bool:
+    return (spec.get("os") or {}).get("name") == "windows"
+
+
+def host_users_disabled(spec: dict) -> bool:
+    # Only an explicit `hostUsers: false` means a user namespace; unset means true.
+    return spec.get("hostUsers") is False
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote, which upstream uses for names and values in messages."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[char])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not char.isprintable() and code > 0x7F:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def join_quote(items) -> str:
+    return ", ".join(go_quote(item) for item in items)
+
+
+def pluralize(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
+
+
+def containers_phrase(names: list) -> str:
+    """`container "a"` or `containers "a", "b"`."""
+    return f'{pluralize("container", "containers", len(names))} {join_quote(names)}'

@@ -1,0 +1,44 @@
+"""windowsHostProcess (baseline, all versions)
+
+Windows pods offer the ability to run HostProcess containers which enables privileged access
+to the Windows host machine. Privileged access to the host is disallowed in the baseline
+policy.
+
+Restricted fields:
+  spec.securityContext.windowsOptions.hostProcess
+  spec.{initContainers,containers,ephemeralContainers}[*].securityContext.windowsOptions.hostProcess
+Allowed values: undefined/nil, false
+
+Fix (unsafe): remove `hostProcess: true`.
+"""
+
+from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, pod_security_context, security_context
+from kubectl_podsec.levels import Level, Version
+
+
+def _host_process(context: dict) -> bool:
+    return (context.get("windowsOptions") or {}).get("hostProcess") is True
+
+
+def _check_1_0(meta: dict, spec: dict) -> CheckResult:
+    setters, paths = [], []
+    if _host_process(pod_security_context(spec)):
+        setters.append("pod")
+        paths.append(("spec", "securityContext", "windowsOptions", "hostProcess"))
+    bad = []
+    for container, path in containers(spec):
+        if _host_process(security_context(container)):
+            bad.append(container.get("name", ""))
+            paths.append(path + ("securityContext", "windowsOptions", "hostProcess"))
+    if bad:
+        setters.append(containers_phrase(bad))
+    if not setters:
+        return ALLOWED
+    return CheckResult(False, "hostProcess",
+                       f"{' and '.join(setters)} must not set securityContext.windowsOptions.hostProcess=true",
+                       tuple(paths))
+
+
+CHECK = Check("windowsHostProcess", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__,
+              fix_safety="unsafe")

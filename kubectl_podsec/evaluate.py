@@ -1,0 +1,74 @@
+"""Run the checks over a workload's pod: per-level verdicts and the highest level passed.
+
+The upstream library only answers "does this pod pass level L at version V?". The highest
+level passed is the highest L such that the pod passes every level up to L: restricted is
+not a strict superset of baseline (overrides and Windows exemptions, PSA-SEMANTICS.md 7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubectl_podsec.checks import CheckResult, checks_for
+from kubectl_podsec.levels import Level, Version
+
+GATED_LEVELS = (Level.BASELINE, Level.RESTRICTED)
+
+
+@dataclass(frozen=True)
+class Violation:
+    level: Level  # the lowest level whose check set reports it
+    check: str
+    reason: str
+    detail: str
+    paths: tuple  # paths within the object of the offending fields
+
+
+@dataclass(frozen=True)
+class Verdict:
+    highest: Level
+    passes: dict  # Level -> bool, for baseline and restricted
+    violations: tuple
+
+
+def failures(meta: dict, spec: dict, level: Level, version: Version, cache=None) -> list:
+    """(check, CheckResult) for every check of `level` at `version` that the pod fails, in
+    upstream's result order."""
+    cache = {} if cache is None else cache
+    failed = []
+    for check, variant in checks_for(level, version):
+        key = (check.id, variant.minimum_version)
+        result = cache.get(key)
+        if result is None:
+            result = cache[key] = variant.check_pod(meta, spec)
+        if not result.allowed:
+            failed.append((check, result))
+    return failed
+
+
+def forbidden_detail(failed) -> str:
+    """Upstream's aggregated message: `reason (detail), reason (detail)`."""
+    return ", ".join(f"{r.reason} ({r.detail})" if r.detail else r.reason for _, r in failed)
+
+
+def evaluate(meta: dict, spec: dict, version: Version, prefix: tuple = ()) -> Verdict:
+    cache: dict = {}
+    per_level = {level: failures(meta, spec, level, version, cache) for level in GATED_LEVELS}
+    passes = {level: not failed for level, failed in per_level.items()}
+    highest = Level.PRIVILEGED
+    for level in GATED_LEVELS:
+        if not passes[level]:
+            break
+        highest = level
+    violations, seen = [], set()
+    for level in GATED_LEVELS:
+        for check, result in per_level[level]:
+            if check.id in seen:
+                continue  # a baseline check that restricted runs too: report it once
+            seen.add(check.id)
+            violations.append(_violation(level, check.id, result, prefix))
+    return Verdict(highest, passes, tuple(violations))
+
+
+def _violation(level: Level, check_id: str, result: CheckResult, prefix: tuple) -> Violation:
+    return Violation(level, check_id, result.reason, result.detail, tuple(prefix + p for p in result.paths))

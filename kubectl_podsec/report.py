@@ -1,0 +1,115 @@
+"""Render results: text for people, JSON and YAML for machines (a stable schema that later
+formats extend but never break)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from kubectl_podsec.evaluate import GATED_LEVELS
+from kubectl_podsec.levels import Level
+from kubectl_podsec.workloads import format_path
+
+
+def report_data(report, gate: Level) -> dict:
+    return {
+        "policyVersion": str(report.policy_version),
+        "level": str(gate),
+        "objects": [object_data(result) for result in report.objects],
+        "skipped": [
+            {"source": s.source, "document": s.document, "item": s.item, "apiVersion": s.skipped.api_version,
+             "kind": s.skipped.kind, "namespace": s.skipped.namespace or None, "name": s.skipped.name}
+            for s in report.skipped
+        ],
+        "errors": [error_data(problem) for problem in report.errors],
+    }
+
+
+def object_data(result) -> dict:
+    workload, verdict = result.workload, result.verdict
+    data = {
+        "source": result.source, "document": result.document, "item": result.item,
+        "line": result.line, "column": result.column,
+        "apiVersion": workload.api_version, "kind": workload.kind,
+        "namespace": workload.namespace or None, "name": workload.name,
+        "highest": str(verdict.highest),
+        "levels": {str(level): verdict.passes[level] for level in GATED_LEVELS},
+        "violations": [],
+    }
+    data.update(result.extra)
+    for violation, positions in zip(verdict.violations, result.positions):
+        # `path` is the deepest part of the field that the document has, so that it and
+        # line:column agree; `field` is the field itself (which may be missing).
+        locations = [{"path": format_path(found), "line": line, "column": column, "field": format_path(path)}
+                     for path, (found, line, column) in zip(violation.paths, positions)]
+        first = locations[0] if locations else {"path": None, "line": None, "column": None, "field": None}
+        data["violations"].append({
+            "level": str(violation.level), "check": violation.check, "reason": violation.reason,
+            "detail": violation.detail, **first, "locations": locations,
+        })
+    return data
+
+
+def error_data(problem) -> dict:
+    return {"source": problem.source, "document": problem.document, "line": problem.line,
+            "column": problem.column, "message": problem.message}
+
+
+def render_json(data: dict) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def render_yaml(data: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+LEVEL_COLOURS = {"restricted": "green", "baseline": "yellow", "privileged": "red"}
+
+
+def render_text(data: dict, paint) -> str:
+    """`paint(text, colour)` adds colour or not; the CLI decides."""
+    lines = []
+    for obj in data["objects"]:
+        where = _where(obj["source"], obj["line"], obj["column"])
+        namespace = f" ({obj['namespace']})" if obj.get("namespace") else ""
+        highest = obj["highest"]
+        lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}: "
+                     f"highest={paint(highest, LEVEL_COLOURS[highest])}")
+        next_level = _next_level(highest)
+        shown = [v for v in obj["violations"] if next_level and v["level"] == next_level]
+        for violation in shown:
+            location = _where(obj["source"], violation["line"], violation["column"])
+            lines.append(f"  {location}: {paint(violation['check'], 'bold')}: {violation['reason']} "
+                         f"({violation['detail']})")
+            lines.append(f"      at {violation['field']}")
+        hidden = len(obj["violations"]) - len(shown)
+        if hidden and shown:
+            lines.append(f"  (+{hidden} more at stricter levels; -o json lists them)")
+    lines.append(summary_line(data))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(data: dict) -> str:
+    counts = Counter(obj["highest"] for obj in data["objects"])
+    gate = data["level"]
+    failing = sum(1 for obj in data["objects"] if Level.parse(obj["highest"]) < Level.parse(gate))
+    parts = [f"{len(data['objects'])} workloads: {counts['restricted']} restricted, "
+             f"{counts['baseline']} baseline, {counts['privileged']} privileged"]
+    parts.append(f"{failing} below {gate}")
+    if data["skipped"]:
+        parts.append(f"{len(data['skipped'])} other objects skipped")
+    if data["errors"]:
+        parts.append(f"{len(data['errors'])} errors")
+    return "; ".join(parts) + f" (policy {data['policyVersion']})"
+
+
+def _next_level(highest: str):
+    return {"privileged": "baseline", "baseline": "restricted"}.get(highest)
+
+
+def _where(source: str, line, column) -> str:
+    if line is None:
+        return source
+    return f"{source}:{line}" + (f":{column}" if column is not None else "")

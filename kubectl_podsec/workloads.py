@@ -1,0 +1,318 @@
+"""Which objects carry a pod, where, and the part of it the checks read.
+
+The API server defaults and validates an object before admission sees it. Here each pod is
+reduced to the fields the checks read (SCHEMA), typed the way the API server decodes them
+(a quoted "true" where a boolean belongs is an error, not a truthy string), and defaulted
+where defaulting changes a verdict: a volume with no source becomes emptyDir, and in a Pod
+with hostNetwork: true an unset hostPort takes the containerPort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from kubectl_podsec.yamlnodes import NodeError, describe, is_null, mapping, scalar
+
+# Where each kind keeps its pod: (API groups, path to the pod template or () for a Pod).
+# `extensions` is accepted for old manifests of the apps kinds; the template is the same.
+KINDS = {
+    "Pod": (("",), ()),
+    "PodTemplate": (("",), ("template",)),
+    "ReplicationController": (("",), ("spec", "template")),
+    "ReplicaSet": (("apps", "extensions"), ("spec", "template")),
+    "Deployment": (("apps", "extensions"), ("spec", "template")),
+    "StatefulSet": (("apps",), ("spec", "template")),
+    "DaemonSet": (("apps", "extensions"), ("spec", "template")),
+    "Job": (("batch",), ("spec", "template")),
+    "CronJob": (("batch",), ("spec", "jobTemplate", "spec", "template")),
+}
+
+VOLUME_SOURCES = (
+    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs",
+    "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker",
+    "downwardAPI", "fc", "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk",
+    "photonPersistentDisk", "projected", "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral",
+    "image",
+)
+
+# Leaf types: "bool", "int", "str", "present" (any mapping: only whether it is set matters),
+# "strmap" (map of strings). A dict is a mapping schema, a one-item list a list of that.
+_SELINUX = {"type": "str", "user": "str", "role": "str", "level": "str"}
+_PROFILE = {"type": "str", "localhostProfile": "str"}
+_CONTAINER_SC = {
+    "privileged": "bool", "allowPrivilegeEscalation": "bool", "procMount": "str",
+    "runAsNonRoot": "bool", "runAsUser": "int", "seccompProfile": _PROFILE,
+    "appArmorProfile": _PROFILE, "seLinuxOptions": _SELINUX,
+    "windowsOptions": {"hostProcess": "bool"}, "capabilities": {"add": ["str"], "drop": ["str"]},
+}
+_HANDLER = {"httpGet": {"host": "str"}, "tcpSocket": {"host": "str"}}
+_CONTAINER = {
+    "name": "str", "securityContext": _CONTAINER_SC,
+    "ports": [{"hostPort": "int", "containerPort": "int"}],
+    "livenessProbe": _HANDLER, "readinessProbe": _HANDLER, "startupProbe": _HANDLER,
+    "lifecycle": {"postStart": _HANDLER, "preStop": _HANDLER},
+}
+POD_SPEC_SCHEMA = {
+    "hostNetwork": "bool", "hostPID": "bool", "hostIPC": "bool", "hostUsers": "bool",
+    "os": {"name": "str"}, "runtimeClassName": "str",
+    "securityContext": {
+        "runAsNonRoot": "bool", "runAsUser": "int", "seccompProfile": _PROFILE,
+        "appArmorProfile": _PROFILE, "seLinuxOptions": _SELINUX,
+        "windowsOptions": {"hostProcess": "bool"}, "sysctls": [{"name": "str"}],
+    },
+    "volumes": [dict({"name": "str"}, **{source: "present" for source in VOLUME_SOURCES})],
+    "initContainers": [_CONTAINER], "containers": [_CONTAINER], "ephemeralContainers": [_CONTAINER],
+}
+META_SCHEMA = {"name": "str", "generateName": "str", "namespace": "str", "labels": "strmap",
+               "annotations": "strmap"}
+
+_LEAF_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+
+
+@dataclass
+class Located:
+    """Where things are in a document: path tuple -> node of the key (or list item)."""
+
+    nodes: dict = field(default_factory=dict)
+
+    def position(self, path: tuple) -> tuple:
+        """(deepest part of `path` present in the document, its 1-based line and column)."""
+        for end in range(len(path), -1, -1):
+            node = self.nodes.get(path[:end])
+            if node is not None:
+                return path[:end], node.start_mark.line + 1, node.start_mark.column + 1
+        return (), None, None
+
+
+class PruneError(Exception):
+    def __init__(self, path: tuple, node: Optional[Node], message: str):
+        super().__init__(message)
+        self.path, self.node, self.message = path, node, message
+
+
+def format_path(path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "." in part or "/" in part:
+            out += f'["{part}"]'
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _leaf(node: Node, kind: str, path: tuple):
+    value = scalar(node) if isinstance(node, ScalarNode) else node
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "int" and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    if kind == "str" and isinstance(value, str):
+        return value
+    raise PruneError(path, node, f"{format_path(path)} must be {_LEAF_NAMES[kind]}, not {describe(node)}")
+
+
+def prune_node(node: Node, schema, path: tuple, located: Located):
+    """The part of `node` that `schema` names, as plain Python values; None when null."""
+    if is_null(node):
+        return None
+    try:
+        if isinstance(schema, dict):
+            out = {}
+            for key, (key_node, value_node) in mapping(node).items():
+                sub = schema.get(key)
+                if sub is None:
+                    continue
+                located.nodes[path + (key,)] = key_node
+                value = prune_node(value_node, sub, path + (key,), located)
+                if value is not None:
+                    out[key] = value
+            return out
+        if isinstance(schema, list):
+            if not isinstance(node, SequenceNode):
+                raise PruneError(path, node, f"{format_path(path)} must be a list, not {describe(node)}")
+            out = []
+            for index, item in enumerate(node.value):
+                located.nodes[path + (index,)] = item
+                value = prune_node(item, schema[0], path + (index,), located)
+                out.append({} if value is None and isinstance(schema[0], dict) else value)
+            return out
+        if schema == "present":
+            mapping(node)  # a volume source must be an object
+            return True
+        if schema == "strmap":
+            out = {}
+            for key, (key_node, value_node) in mapping(node).items():
+                located.nodes[path + (key,)] = key_node
+                out[key] = "" if is_null(value_node) else _leaf(value_node, "str", path + (key,))
+            return out
+        return _leaf(node, schema, path)
+    except NodeError as error:
+        raise PruneError(path, error.node, f"{format_path(path)}: {error.message}") from None
+
+
+def prune_value(value, schema, path: tuple = ()):
+    """The same as prune_node, for objects that came as JSON (from the cluster)."""
+    if value is None:
+        return None
+    if isinstance(schema, dict) or schema == "strmap":
+        if not isinstance(value, dict):
+            raise PruneError(path, None, f"{format_path(path)} must be a mapping")
+        if schema == "strmap":
+            return {k: ("" if v is None else _json_leaf(v, "str", path + (k,))) for k, v in value.items()}
+        out = {}
+        for key, sub in schema.items():
+            item = prune_value(value.get(key), sub, path + (key,))
+            if item is not None:
+                out[key] = item
+        return out
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            raise PruneError(path, None, f"{format_path(path)} must be a list")
+        items = []
+        for index, item in enumerate(value):
+            pruned = prune_value(item, schema[0], path + (index,))
+            items.append({} if pruned is None and isinstance(schema[0], dict) else pruned)
+        return items
+    if schema == "present":
+        return True
+    return _json_leaf(value, schema, path)
+
+
+def _json_leaf(value, kind: str, path: tuple):
+    ok = {"bool": lambda v: isinstance(v, bool),
+          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "str": lambda v: isinstance(v, str)}[kind](value)
+    if not ok:
+        raise PruneError(path, None, f"{format_path(path)} must be {_LEAF_NAMES[kind]}, not {value!r}")
+    return value
+
+
+def apply_defaults(kind: str, spec: dict) -> None:
+    """The API server defaulting that changes what admission sees (PSA-SEMANTICS.md 9.1)."""
+    for volume in spec.get("volumes") or ():
+        if not any(volume.get(source) for source in VOLUME_SOURCES):
+            volume["emptyDir"] = True
+    # Only Pods: the API server stopped doing this for pod templates in Kubernetes 1.28.
+    if kind == "Pod" and spec.get("hostNetwork") is True:
+        for field_name in ("initContainers", "containers"):
+            for container in spec.get(field_name) or ():
+                for port in container.get("ports") or ():
+                    if not port.get("hostPort"):
+                        port["hostPort"] = port.get("containerPort", 0)
+
+
+def api_group(api_version) -> str:
+    return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
+
+
+def template_path(kind: str, api_version) -> Optional[tuple]:
+    """Where the pod of this kind is, or None when the kind carries no pod."""
+    entry = KINDS.get(kind)
+    if entry is None or api_group(api_version) not in entry[0]:
+        return None
+    return entry[1]
+
+
+@dataclass
+class Workload:
+    """One object that carries a pod, reduced to what the checks read."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    prefix: tuple  # path of the pod within the object: () for a Pod, ("spec", "template"), ...
+    pod_meta: dict
+    pod_spec: dict
+    located: Located = field(default_factory=Located)
+    node: Optional[Node] = None  # the object's node, for `fix`
+    metadata: dict = field(default_factory=dict)  # the object's own metadata
+
+
+@dataclass
+class Skipped:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+
+
+def _required_string(entries: dict, key: str, node: Node) -> str:
+    if key not in entries or is_null(entries[key][1]):
+        raise PruneError((key,), node, f"{key} is not set")
+    return _leaf(entries[key][1], "str", (key,))
+
+
+def workload_from_node(node: Node):
+    """A Workload, a Skipped for kinds without pods, or PruneError for what the API server
+    would reject."""
+    try:
+        return _workload_from_node(node)
+    except NodeError as error:
+        raise PruneError((), error.node, error.message) from None
+
+
+def _workload_from_node(node: Node):
+    if not isinstance(node, MappingNode):
+        raise PruneError((), node, f"a document must be a mapping (an object), not {describe(node)}")
+    entries = mapping(node)
+    kind = _required_string(entries, "kind", node)
+    api_version = _required_string(entries, "apiVersion", node)
+    located = Located({(): node})
+    metadata = {}
+    if "metadata" in entries:
+        located.nodes[("metadata",)] = entries["metadata"][0]
+        metadata = prune_node(entries["metadata"][1], META_SCHEMA, ("metadata",), located) or {}
+    name = metadata.get("name") or metadata.get("generateName") or ""
+    namespace = metadata.get("namespace", "")
+    path = template_path(kind, api_version)
+    if path is None:
+        return Skipped(api_version, kind, name, namespace)
+    template, current = node, entries
+    for depth, key in enumerate(path):
+        if current is None or key not in current or is_null(current[key][1]):
+            template = None
+            break
+        located.nodes[path[: depth + 1]] = current[key][0]
+        template = current[key][1]
+        current = mapping(template) if depth + 1 < len(path) else None
+    pod_meta, pod_spec = metadata, {}
+    if template is not None:
+        template_entries = mapping(template)
+        if path:
+            pod_meta = {}
+            if "metadata" in template_entries:
+                located.nodes[path + ("metadata",)] = template_entries["metadata"][0]
+                pod_meta = prune_node(template_entries["metadata"][1], META_SCHEMA, path + ("metadata",),
+                                      located) or {}
+        if "spec" in template_entries:
+            located.nodes[path + ("spec",)] = template_entries["spec"][0]
+            pod_spec = prune_node(template_entries["spec"][1], POD_SPEC_SCHEMA, path + ("spec",), located) or {}
+    apply_defaults(kind, pod_spec)
+    return Workload(api_version, kind, name, namespace, path, pod_meta, pod_spec, located, node, metadata)
+
+
+def workload_from_value(obj: dict):
+    """The same for an object that came as JSON from the cluster (typed by the server)."""
+    kind, api_version = obj.get("kind") or "", obj.get("apiVersion") or ""
+    metadata = prune_value(obj.get("metadata"), META_SCHEMA, ("metadata",)) or {}
+    name, namespace = metadata.get("name") or "", metadata.get("namespace") or ""
+    path = template_path(kind, api_version)
+    if path is None:
+        return Skipped(api_version, kind, name, namespace)
+    template = obj
+    for key in path:
+        template = template.get(key) if isinstance(template, dict) else None
+    template = template or {}
+    pod_meta = metadata if not path else prune_value(template.get("metadata"), META_SCHEMA, path + ("metadata",)) or {}
+    pod_spec = prune_value(template.get("spec"), POD_SPEC_SCHEMA, path + ("spec",)) or {}
+    apply_defaults(kind, pod_spec)
+    return Workload(api_version, kind, name, namespace, path, pod_meta, pod_spec, metadata=metadata)
