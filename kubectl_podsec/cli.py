@@ -64,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--level", type=_level, default=Level.RESTRICTED,
                        help="the gate: exit 1 when a workload does not pass it (default restricted)")
     check.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+
+    fix = commands.add_parser("fix", help="rewrite manifests so they pass a level",
+                              description="Rewrite manifests so that they pass a level, changing "
+                                          "nothing but the security settings the level needs.")
+    _add_input_flags(fix)
+    fix.add_argument("--level", type=_level, default=Level.RESTRICTED, choices=(Level.BASELINE, Level.RESTRICTED),
+                     metavar="{baseline,restricted}", help="the level to reach (default restricted)")
+    fix.add_argument("--dry-run", action="store_true", help="write nothing; print a unified diff")
+    fix.add_argument("--unsafe-fixes", action="store_true",
+                     help="also remove privileges the manifest asks for explicitly (may break it)")
+    fix.add_argument("-o", "--output", choices=("diff", "json"), default="diff",
+                     help="with --dry-run or stdin: a diff (default) or the edits as JSON")
     return parser
 
 
@@ -115,7 +127,75 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check}
+def cmd_fix(args) -> int:
+    from kubectl_podsec import report as render
+    from kubectl_podsec.diffs import git_diff
+    from kubectl_podsec.fix import fix_source, remaining
+    from kubectl_podsec.manifests import Problem, find_sources, load
+    from kubectl_podsec.writes import write_atomically
+
+    specs = _input_specs(args)
+    if not specs:
+        raise UsageError("nothing to fix: give manifests with -f PATH (or - for stdin)")
+    _refuse_terminal_stdin(specs)
+    results, problems = [], []
+    for source in find_sources(specs, args.recursive):
+        if isinstance(source, Problem):
+            problems.append(source)
+            continue
+        if source.path is None:
+            source.name = args.stdin_filename or "-"
+        problem = load(source)
+        if problem:
+            problems.append(problem)
+            continue
+        results.append(fix_source(source, args.level, args.policy_version, args.unsafe_fixes))
+    data = render.fix_data(results, args.level, args.policy_version)
+    data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
+    for problem in problems + [e for r in results for e in r.errors]:
+        print(f"error: {problem}", file=sys.stderr)
+    sys.stderr.write(render.fix_summary(data))
+    out = []
+    for result in results:
+        new_text = result.new_text if result.new_text is not None else result.source.text
+        if args.output == "json":
+            continue
+        if args.dry_run:
+            out.append(git_diff(result.source.name, result.source.text, new_text))
+        elif result.source.path is None:
+            if result.new_text is not None:  # a filter prints nothing for input it could not read
+                out.append(("\ufeff" if result.source.bom else "") + new_text)
+        elif result.changed:
+            error = write_atomically(result.source.path, result.new_text, result.source.bom)
+            if error:
+                print(f"error: {result.source.name}: cannot write: {error}", file=sys.stderr)
+                problems.append(error)
+    if args.output == "json":
+        sys.stdout.write(render.render_json(data))
+    else:
+        text = "".join(out)
+        if args.dry_run:
+            sys.stdout.write(_colour_diff(text, _painter(sys.stdout)))
+        else:
+            sys.stdout.buffer.write(text.encode("utf-8")) if text else None
+    if problems or any(r.errors for r in results):
+        return EXIT_ERROR
+    changed = any(r.changed for r in results)
+    unfixed = any(remaining(fixed, args.level) for r in results for fixed in r.objects)
+    return EXIT_FINDINGS if changed or unfixed else EXIT_CLEAN
+
+
+def _colour_diff(text: str, paint) -> str:
+    colours = (("+++", "bold"), ("---", "bold"), ("diff ", "bold"), ("+", "green"), ("-", "red"), ("@@", "yellow"))
+    out = []
+    for line in text.splitlines(True):
+        colour = next((c for prefix, c in colours if line.startswith(prefix)), None)
+        body = line.rstrip("\r\n")
+        out.append(paint(body, colour) + line[len(body):] if colour and body else line)
+    return "".join(out)
+
+
+COMMANDS = {"check": cmd_check, "fix": cmd_fix}
 
 
 def main(argv: Optional[list] = None) -> int:

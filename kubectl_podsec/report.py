@@ -113,3 +113,48 @@ def _where(source: str, line, column) -> str:
     if line is None:
         return source
     return f"{source}:{line}" + (f":{column}" if column is not None else "")
+
+
+def fix_data(results: list, gate: Level, version) -> dict:
+    """`fix -o json`: per object, each edit and each violation that remains."""
+    from kubectl_podsec.fix import human_notes
+
+    objects = []
+    for result in results:
+        for fixed in result.objects:
+            verdict = fixed.after or fixed.before
+            objects.append({
+                "source": result.source.name, "document": fixed.document, "item": fixed.item,
+                "line": fixed.line, "column": fixed.column, "kind": fixed.kind,
+                "namespace": fixed.namespace or None, "name": fixed.name,
+                "before": str(fixed.before.highest), "after": str(verdict.highest),
+                "written": result.changed,
+                "edits": [{"check": e.check, "op": e.op, "path": format_path(fixed.prefix + e.path),
+                           "old": _jsonable(e.old), "new": _jsonable(e.value), "safe": e.safe}
+                          for e in fixed.edits] if result.new_text is not None else [],
+                "remaining": [{"level": str(v.level), "check": v.check, "reason": v.reason, "detail": v.detail,
+                               "why": why} for v, why in human_notes(fixed, gate)],
+            })
+    errors = [error_data(problem) for result in results for problem in result.errors]
+    return {"policyVersion": str(version), "level": str(gate), "objects": objects, "errors": errors}
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def fix_summary(data: dict) -> str:
+    """Per object, what changed and what still needs a human; for stderr."""
+    lines = []
+    for obj in data["objects"]:
+        where = _where(obj["source"], obj["line"], obj["column"])
+        title = f"{where}: {obj['kind']}/{obj['name']}"
+        checks = sorted({edit["check"] for edit in obj["edits"]})
+        if checks:
+            lines.append(f"{title}: fixed {', '.join(checks)} ({obj['before']} -> {obj['after']})")
+        for remaining in obj["remaining"]:
+            lines.append(f"{title}: needs a human: {remaining['check']}: {remaining['reason']} "
+                         f"({remaining['detail']}): {remaining['why']}")
+    return "".join(line + "\n" for line in lines)

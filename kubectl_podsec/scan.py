@@ -90,7 +90,7 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> None:
                                                found, verdict, positions))
 
 
-def objects_in(document: Document, report: Report) -> Iterator[tuple]:
+def objects_in(document: Document, report) -> Iterator[tuple]:
     """(item index or None, node) for the object of a document, or each item of a List."""
     root = document.root
     if is_empty(root):

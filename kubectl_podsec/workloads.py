@@ -251,16 +251,16 @@ def _required_string(entries: dict, key: str, node: Node) -> str:
     return _leaf(entries[key][1], "str", (key,))
 
 
-def workload_from_node(node: Node):
+def workload_from_node(node: Node, defaults: bool = True):
     """A Workload, a Skipped for kinds without pods, or PruneError for what the API server
-    would reject."""
+    would reject. `fix` asks for the pod as written (defaults=False)."""
     try:
-        return _workload_from_node(node)
+        return _workload_from_node(node, defaults)
     except NodeError as error:
         raise PruneError((), error.node, error.message) from None
 
 
-def _workload_from_node(node: Node):
+def _workload_from_node(node: Node, defaults: bool):
     if not isinstance(node, MappingNode):
         raise PruneError((), node, f"a document must be a mapping (an object), not {describe(node)}")
     entries = mapping(node)
@@ -296,7 +296,8 @@ def _workload_from_node(node: Node):
         if "spec" in template_entries:
             located.nodes[path + ("spec",)] = template_entries["spec"][0]
             pod_spec = prune_node(template_entries["spec"][1], POD_SPEC_SCHEMA, path + ("spec",), located) or {}
-    apply_defaults(kind, pod_spec)
+    if defaults:
+        apply_defaults(kind, pod_spec)
     return Workload(api_version, kind, name, namespace, path, pod_meta, pod_spec, located, node, metadata)
 
 

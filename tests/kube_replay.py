@@ -13,9 +13,10 @@ import os
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
@@ -39,10 +40,10 @@ current-context: replay
 AGGREGATED_ACCEPT = "v=v2;as=APIGroupDiscoveryList"
 JSON_HEADERS = [("Cache-Control", "no-cache, private"), ("Content-Type", "application/json")]
 
-Response = Tuple[int, List[Tuple[str, str]], bytes]
+Response = tuple[int, list[tuple[str, str]], bytes]
 
 
-def kubectl_env(tmp_path: Path, server_url: str) -> Dict[str, str]:
+def kubectl_env(tmp_path: Path, server_url: str) -> dict[str, str]:
     """Environment for one kubectl run against server_url: fresh HOME, cache and kubeconfig.
 
     Each call makes a new directory under tmp_path, because a warm discovery cache makes
@@ -94,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, *args) -> None:  # no access log in the test output
         pass
 
 
@@ -102,7 +103,7 @@ class _FakeServer:
     """Runs a ThreadingHTTPServer on 127.0.0.1 in a background thread while in a `with`."""
 
     def __init__(self) -> None:
-        self.requests: List[str] = []  # every request received, as "GET /path?query"
+        self.requests: list[str] = []  # every request received, as "GET /path?query"
         self._lock = threading.Lock()
         self._httpd: Optional[ThreadingHTTPServer] = None
 
@@ -139,7 +140,7 @@ def request_key(method: str, path: str, query: str) -> tuple:
     return (method, path, tuple(pairs))
 
 
-def load_exchanges(scenario: str) -> List[dict]:
+def load_exchanges(scenario: str) -> list[dict]:
     path = RECORDINGS / "scenarios" / scenario / "exchanges.jsonl.gz"
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         return [dict(json.loads(line), scenario=scenario) for line in lines]
@@ -162,8 +163,8 @@ class ReplayServer(_FakeServer):
     def __init__(self, scenario_names: Iterable[str]) -> None:
         super().__init__()
         self.exchanges = [ex for name in scenario_names for ex in load_exchanges(name)]
-        self.unmatched: List[str] = []
-        self._by_key: Dict[tuple, List[dict]] = {}
+        self.unmatched: list[str] = []
+        self._by_key: dict[tuple, list[dict]] = {}
         for ex in self.exchanges:
             key = request_key(ex["method"], ex["path"], ex["query"])
             self._by_key.setdefault(key, []).append(ex)
@@ -187,7 +188,7 @@ class ReplayServer(_FakeServer):
             body = exchange["body"].encode("utf-8")
         return exchange["status"], [tuple(h) for h in exchange["headers"]], body
 
-    def unused(self) -> List[str]:
+    def unused(self) -> list[str]:
         """The recorded exchanges never served, as "scenario#seq GET /path?query"."""
         with self._lock:
             return [f"{ex['scenario']}#{ex['seq']} {ex['method']} {ex['path']}?{ex['query']}"
@@ -216,8 +217,13 @@ def _uid(key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
+def _hex(key: str, length: int) -> str:
+    """A stable hex string for key, for the hash parts of generated names."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:length]
+
+
 def _pod_spec(level: str, n: int) -> dict:
-    """A pod spec as the apiserver returns it (defaults filled in) that passes `level`."""
+    """A pod template spec as the apiserver returns it; the lowest level it passes is `level`."""
     container = {
         "name": "app", "image": f"registry.example/app:1.{n % 7}", "resources": {},
         "terminationMessagePath": "/dev/termination-log",
@@ -264,14 +270,19 @@ def _pod_defaults(spec: dict) -> dict:
 
 
 class SyntheticCluster(_FakeServer):
-    """A generated cluster: namespaces ns-000.., the nine workload kinds, and namespaces.
+    """A generated cluster: namespaces ns-000, ns-001, ... holding the nine workload kinds.
 
-    Per namespace: one Deployment per level (app-restricted, app-baseline, app-privileged),
-    each with its ReplicaSet; every other pod is owned by the ReplicaSet of its level, the
-    rest are bare; plus one StatefulSet, DaemonSet, ReplicationController, Job, CronJob and
-    PodTemplate. Lists honour limit/continue (unless page_limit_honoured is False, when the
-    whole list comes back at once, as some aggregated API servers do) and equality-based
-    labelSelector. Discovery and /version are the recorded ones.
+    Pods are spread evenly over the namespaces; in each, every other pod is owned by the
+    ReplicaSet of its level, and the rest are bare. Per namespace there is one Deployment
+    per level (app-restricted, app-baseline, app-privileged) with its ReplicaSet, and one
+    StatefulSet, DaemonSet, ReplicationController, Job, CronJob and PodTemplate. Namespaces
+    carry assorted pod-security.kubernetes.io/enforce labels.
+
+    Serves GET of lists (cluster-wide and per namespace) and of single objects, for the nine
+    kinds and namespaces. Lists honour limit and continue (unless page_limit_honoured is
+    False: then the whole list comes back at once, as from a server without chunking) and
+    equality-based labelSelector. /version, /api and /apis are the recorded answers.
+    Everything is deterministic, generated on the first request.
     """
 
     def __init__(self, pods: int = 10000, namespaces: int = 100,
@@ -282,15 +293,15 @@ class SyntheticCluster(_FakeServer):
         recorded = load_exchanges("get-workloads-A-o-json")
         self._discovery = {ex["path"]: ex for ex in recorded
                            if ex["path"] in ("/version", "/api", "/apis")}
-        self._lists: Dict[str, tuple] = {}  # plural -> (keys, items), built on first use
-        self._objects: Optional[Dict[str, list]] = None
+        self._lists: dict[str, tuple] = {}  # plural -> (keys, items), built on first use
+        self._objects: Optional[dict[str, list]] = None
 
     def respond(self, method, path, query, headers) -> Response:
         if method == "GET" and path in self._discovery:
             ex = self._discovery[path]
             return ex["status"], [tuple(h) for h in ex["headers"]], ex["body"].encode("utf-8")
         parts = path.strip("/").split("/")
-        # /api/v1/[namespaces/NS/]PLURAL[/NAME] or /apis/GROUP/VERSION/[namespaces/NS/]PLURAL[/NAME]
+        # /api/v1/... or /apis/GROUP/VERSION/..., then [namespaces/NS/]PLURAL[/NAME]
         prefix = 2 if parts[0] == "api" else 3
         group_version, rest = "/".join(parts[1:prefix]), parts[prefix:]
         namespace = name = None
@@ -358,13 +369,13 @@ class SyntheticCluster(_FakeServer):
                 self._objects = self._generate()
             objects = sorted(self._objects[plural], key=_object_key)
             rendered = ([_object_key(o) for o in objects],
-                         [(o["metadata"].get("labels", {}), json.dumps(o, separators=(",", ":")))
-                          for o in objects])
+                        [(o["metadata"].get("labels", {}), json.dumps(o, separators=(",", ":")))
+                         for o in objects])
             self._lists[plural] = rendered
         return rendered
 
-    def _generate(self) -> Dict[str, list]:
-        objects: Dict[str, list] = {plural: [] for _, plural, _ in self._resources()}
+    def _generate(self) -> dict[str, list]:
+        objects: dict[str, list] = {plural: [] for _, plural, _ in self._resources()}
         per_ns, extra = divmod(self.pods, self.namespaces)
         pod_number = 0
         for n in range(self.namespaces):
@@ -379,7 +390,7 @@ class SyntheticCluster(_FakeServer):
             owners = {}
             for level in ("restricted", "baseline", "privileged"):
                 app = f"app-{level}"
-                pod_hash = uuid.uuid5(uuid.NAMESPACE_URL, f"{ns}/{app}").hex[:9]
+                pod_hash = _hex(f"{ns}/{app}", 9)
                 deployment = _workload(ns, app, "deployments", {"app": app},
                                        _pod_spec(level, n), replicas=3)
                 rs_meta = _meta(f"{app}-{pod_hash}", ns, "replicasets",
@@ -400,17 +411,14 @@ class SyntheticCluster(_FakeServer):
                                                  _pod_spec(level, n)))
             for i in range(per_ns + (n < extra)):
                 level = _LEVELS[pod_number % 10]
-                owner = owners[level] if i % 2 == 0 else None
-                if owner:
-                    labels = dict(owner["metadata"]["labels"])
-                    name = f"{owner['metadata']['name']}-{uuid.uuid5(uuid.NAMESPACE_URL, f'{ns}/{i}').hex[:5]}"
-                else:
-                    labels, name = {"app": f"bare-{level}"}, f"bare-{i:05d}"
-                meta = _meta(name, ns, "pods", labels)
-                if owner:
+                if i % 2 == 0:  # owned by the ReplicaSet of its level, as a controller makes it
+                    owner = owners[level]
+                    name = f"{owner['metadata']['name']}-{_hex(f'{ns}/{i}', 5)}"
+                    meta = _meta(name, ns, "pods", dict(owner["metadata"]["labels"]))
                     meta["ownerReferences"] = [_owner_ref("apps/v1", "ReplicaSet", owner)]
                     spec = owner["spec"]["template"]["spec"]
                 else:
+                    meta = _meta(f"bare-{i:05d}", ns, "pods", {"app": f"bare-{level}"})
                     spec = _pod_spec(level, pod_number)
                 objects["pods"].append({
                     "metadata": meta, "spec": _pod_defaults(spec),

@@ -7,7 +7,7 @@ import gzip
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 BUNDLE = Path(__file__).resolve().parent / "data" / "psa" / "fixtures.json.gz"
 
@@ -25,7 +25,7 @@ class Fixture:
     yaml_text: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load() -> tuple:
     bundle = json.loads(gzip.decompress(BUNDLE.read_bytes()).decode("utf-8"))
     contents = bundle["contents"]
@@ -45,6 +45,6 @@ def _load() -> tuple:
     )
 
 
-def load_records() -> List[Fixture]:
+def load_records() -> list[Fixture]:
     """All 4,537 fixtures, in INDEX.json order (a new list each call; the records are shared)."""
     return list(_load())

@@ -68,6 +68,18 @@ def test_replay_is_byte_identical(name, kubectl, dispatcher, tmp_path):
     assert result.stdout == (folder / scenario["stdout"]).read_bytes()
 
 
+def test_pooled_scenarios_pick_discovery_by_accept(kubectl, tmp_path):
+    # Legacy /api and /apis come first in the pool, but kubectl >= 1.30 asks for aggregated.
+    with ReplayServer([LEGACY, "get-namespaces-o-json"]) as server:
+        result = run(kubectl, ["get", "namespaces", "-o", "json"], server, tmp_path)
+    folder = RECORDINGS / "scenarios" / "get-namespaces-o-json"
+    assert result.stdout == (folder / "expected.json").read_bytes()
+    assert server.unmatched == []
+    unused = server.unused()
+    assert sum(u.startswith(LEGACY + "#") for u in unused) == 33  # all of them
+    assert all(" GET /version?" in u for u in unused if not u.startswith(LEGACY + "#"))
+
+
 def test_chunked_list_of_a_large_cluster(kubectl, tmp_path):
     argv = ["get", "pods", "-A", "-o", "json", "--chunk-size=500"]
     with SyntheticCluster(pods=2000, namespaces=20) as cluster:
@@ -98,7 +110,8 @@ def test_synthetic_cluster_contents():
         pods = _get(cluster.url + "/api/v1/pods")["items"]
         replicasets = _get(cluster.url + "/apis/apps/v1/replicasets")["items"]
         deployments = _get(cluster.url + "/apis/apps/v1/deployments")["items"]
-        selected = _get(cluster.url + "/api/v1/namespaces/ns-003/pods?labelSelector=app%3Dbare-baseline")
+        selected = _get(cluster.url
+                        + "/api/v1/namespaces/ns-003/pods?labelSelector=app%3Dbare-baseline")
         unpaged = SyntheticCluster(pods=1000, namespaces=10, page_limit_honoured=False)
         with unpaged:
             whole = _get(unpaged.url + "/api/v1/pods?limit=10")
@@ -111,6 +124,6 @@ def test_synthetic_cluster_contents():
         (ref,) = obj["metadata"]["ownerReferences"]
         assert ref["controller"] and uids[ref["uid"]]["metadata"]["name"] == ref["name"]
     assert selected["items"] and all(
-        p["metadata"]["namespace"] == "ns-003" and p["metadata"]["labels"]["app"] == "bare-baseline"
+        (p["metadata"]["namespace"], p["metadata"]["labels"]["app"]) == ("ns-003", "bare-baseline")
         for p in selected["items"])
     assert len(whole["items"]) == 1000 and "continue" not in whole["metadata"]

@@ -13,6 +13,7 @@ CAP_SYS_ADMIN (the API server rejects that combination), nor on Windows pods.
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, is_windows, security_context
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -33,7 +34,25 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if is_windows(spec) else _check_1_8(meta, spec)
 
 
-CHECK = Check("allowPrivilegeEscalation", Level.RESTRICTED, (
+
+def fix(plan) -> None:
+    if plan.windows:
+        return  # Linux-only field: the API server rejects it on Windows pods
+    for container, path, context in container_contexts(plan):
+        value = context.get("allowPrivilegeEscalation")
+        if value is False:
+            continue
+        # The API server rejects allowPrivilegeEscalation: false with these (PSA-SEMANTICS.md 9.2).
+        added = (context.get("capabilities") or {}).get("add") or ()
+        if context.get("privileged") is True or {"SYS_ADMIN", "CAP_SYS_ADMIN"} & set(added):
+            plan.needs_human(CHECK_ID, f'container "{container.get("name", "")}" is privileged or adds '
+                                       "SYS_ADMIN, which allowPrivilegeEscalation: false cannot be combined with")
+            continue
+        plan.set(CHECK_ID, path + ("securityContext", "allowPrivilegeEscalation"), False, safe=value is None)
+
+
+CHECK_ID = "allowPrivilegeEscalation"
+CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(8), _check_1_8),
     VersionedCheck(Version(25), _check_1_25),
-), doc=__doc__, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe")

@@ -23,6 +23,7 @@ from kubectl_podsec.checks.util import (
     containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
     security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -68,5 +69,20 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
     )
 
 
-CHECK = Check("appArmorProfile", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix_safety="unsafe")
+
+def fix(plan) -> None:
+    profile = pod_security_context(plan.spec).get("appArmorProfile")
+    if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
+        plan.set(CHECK_ID, ("spec", "securityContext", "appArmorProfile", "type"), "RuntimeDefault", safe=False)
+    for _, path, context in container_contexts(plan):
+        profile = context.get("appArmorProfile")
+        if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
+            plan.set(CHECK_ID, path + ("securityContext", "appArmorProfile", "type"), "RuntimeDefault", safe=False)
+    for key, value in list((plan.meta.get("annotations") or {}).items()):
+        if key.startswith(ANNOTATION_PREFIX) and not allowed_annotation_value(value):
+            plan.set(CHECK_ID, ("metadata", "annotations", key), "runtime/default", safe=False)
+
+
+CHECK_ID = "appArmorProfile"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              doc=__doc__, fix=fix, fix_safety="unsafe")

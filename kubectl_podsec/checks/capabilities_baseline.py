@@ -13,6 +13,7 @@ Fix (unsafe): remove the capabilities outside the allowed list from `add`.
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 ALLOWED_CAPABILITIES = frozenset((
@@ -41,5 +42,15 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
     )
 
 
-CHECK = Check("capabilities_baseline", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix_safety="unsafe")
+
+def fix(plan) -> None:
+    for _, path, context in container_contexts(plan):
+        added = (context.get("capabilities") or {}).get("add") or ()
+        bad = [cap for cap in added if cap not in ALLOWED_CAPABILITIES]
+        if bad:
+            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad, safe=False)
+
+
+CHECK_ID = "capabilities_baseline"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              doc=__doc__, fix=fix, fix_safety="unsafe")

@@ -20,6 +20,7 @@ from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, is_windows, join_quote, security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 ALLOWED_ADD = "NET_BIND_SERVICE"
@@ -56,7 +57,21 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if is_windows(spec) else _check_1_22(meta, spec)
 
 
-CHECK = Check("capabilities_restricted", Level.RESTRICTED, (
+
+def fix(plan) -> None:
+    if plan.windows:
+        return  # Linux-only field: the API server rejects it on Windows pods
+    for _, path, context in container_contexts(plan):
+        capabilities = context.get("capabilities") or {}
+        bad = [cap for cap in capabilities.get("add") or () if cap != ALLOWED_ADD]
+        if bad:
+            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad, safe=False)
+        if "ALL" not in (capabilities.get("drop") or ()):
+            plan.append(CHECK_ID, path + ("securityContext", "capabilities", "drop"), "ALL", safe=True)
+
+
+CHECK_ID = "capabilities_restricted"
+CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(22), _check_1_22, override_check_ids=("capabilities_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("capabilities_baseline",)),
-), doc=__doc__, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe")

@@ -22,5 +22,13 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
                        tuple(("spec", name) for name in shared))
 
 
-CHECK = Check("hostNamespaces", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix_safety="unsafe")
+
+def fix(plan) -> None:
+    for name in FIELDS:
+        if plan.spec.get(name) is True:
+            plan.set(CHECK_ID, ("spec", name), False, safe=False)
+
+
+CHECK_ID = "hostNamespaces"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              doc=__doc__, fix=fix, fix_safety="unsafe")

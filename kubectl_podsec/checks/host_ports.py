@@ -13,6 +13,7 @@ Fix (unsafe): remove hostPort (expose the port through a Service instead).
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -40,5 +41,14 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
     )
 
 
-CHECK = Check("hostPorts", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__,
+
+def fix(plan) -> None:
+    for container, path, _ in container_contexts(plan):
+        for index, port in enumerate(container.get("ports") or ()):
+            if port.get("hostPort"):
+                plan.remove(CHECK_ID, path + ("ports", index, "hostPort"), safe=False)
+
+
+CHECK_ID = "hostPorts"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
               fix_safety="unsafe")

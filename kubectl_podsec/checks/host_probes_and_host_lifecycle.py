@@ -12,6 +12,7 @@ Fix (unsafe): remove `host` (the probe then targets the pod IP).
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -52,5 +53,15 @@ def _check_1_34(meta: dict, spec: dict) -> CheckResult:
     )
 
 
-CHECK = Check("hostProbesAndHostLifecycle", Level.BASELINE, (VersionedCheck(Version(34), _check_1_34),),
-              doc=__doc__, fix_safety="unsafe")
+
+def fix(plan) -> None:
+    for container, path, _ in container_contexts(plan):
+        for handler, handler_path in handler_paths(container):
+            for action in ACTIONS:
+                if (handler.get(action) or {}).get("host"):
+                    plan.remove(CHECK_ID, path + handler_path + (action, "host"), safe=False)
+
+
+CHECK_ID = "hostProbesAndHostLifecycle"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(34), _check_1_34),),
+              doc=__doc__, fix=fix, fix_safety="unsafe")

@@ -10,6 +10,7 @@ Fix (unsafe): remove `privileged: true`.
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, security_context
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -25,5 +26,13 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
                        tuple(paths))
 
 
-CHECK = Check("privileged", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__,
+
+def fix(plan) -> None:
+    for _, path, context in container_contexts(plan):
+        if context.get("privileged") is True:
+            plan.set(CHECK_ID, path + ("securityContext", "privileged"), False, safe=False)
+
+
+CHECK_ID = "privileged"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
               fix_safety="unsafe")

@@ -15,6 +15,7 @@ from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, host_users_disabled, join_quote, security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -37,7 +38,15 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if host_users_disabled(spec) else check_proc_mount(meta, spec)
 
 
-CHECK = Check("procMount", Level.BASELINE, (
+
+def fix(plan) -> None:
+    for _, path, context in container_contexts(plan):
+        if context.get("procMount") not in (None, "Default"):
+            plan.set(CHECK_ID, path + ("securityContext", "procMount"), "Default", safe=False)
+
+
+CHECK_ID = "procMount"
+CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), check_proc_mount),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

@@ -10,9 +10,9 @@ Fix (unsafe): remove `procMount: Unmasked`.
 """
 
 from kubectl_podsec.checks import Check, VersionedCheck
-from kubectl_podsec.checks.proc_mount import check_proc_mount
+from kubectl_podsec.checks.proc_mount import check_proc_mount, fix
 from kubectl_podsec.levels import Level, Version
 
 CHECK = Check("procMount_restricted", Level.RESTRICTED, (
     VersionedCheck(Version(35), check_proc_mount, override_check_ids=("procMount",)),
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

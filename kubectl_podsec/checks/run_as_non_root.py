@@ -17,6 +17,7 @@ from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 POD_PATH = ("spec", "securityContext", "runAsNonRoot")
@@ -53,7 +54,30 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if host_users_disabled(spec) else _check_1_0(meta, spec)
 
 
-CHECK = Check("runAsNonRoot", Level.RESTRICTED, (
+
+def fix(plan) -> None:
+    pod_context = pod_security_context(plan.spec)
+    if pod_context.get("runAsNonRoot") is False:
+        plan.set(CHECK_ID, POD_PATH, True, safe=False)
+    for _, path, context in container_contexts(plan):
+        if context.get("runAsNonRoot") is False:
+            plan.set(CHECK_ID, path + ("securityContext", "runAsNonRoot"), True, safe=False)
+    pod_context = pod_security_context(plan.spec)
+    if pod_context.get("runAsNonRoot") is True:
+        return
+    # runAsNonRoot: true with user 0 stops the container from starting: a human picks the user.
+    roots = ["pod"] * (pod_context.get("runAsUser") == 0) + [
+        f'container "{c.get("name", "")}"' for c, _, context in container_contexts(plan) if context.get("runAsUser") == 0]
+    if roots:
+        plan.needs_human(CHECK_ID, f"{', '.join(roots)} set runAsUser: 0, which contradicts runAsNonRoot: true; "
+                                   "choose a non-root user")
+        return
+    if any(context.get("runAsNonRoot") is None for _, _, context in container_contexts(plan)):
+        plan.set(CHECK_ID, POD_PATH, True, safe=True)
+
+
+CHECK_ID = "runAsNonRoot"
+CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe")

@@ -15,6 +15,7 @@ from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -39,7 +40,17 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if host_users_disabled(spec) else _check_1_23(meta, spec)
 
 
-CHECK = Check("runAsUser", Level.RESTRICTED, (
+
+def fix(plan) -> None:
+    if pod_security_context(plan.spec).get("runAsUser") == 0:
+        plan.remove(CHECK_ID, ("spec", "securityContext", "runAsUser"), safe=False)
+    for _, path, context in container_contexts(plan):
+        if context.get("runAsUser") == 0:
+            plan.remove(CHECK_ID, path + ("securityContext", "runAsUser"), safe=False)
+
+
+CHECK_ID = "runAsUser"
+CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(23), _check_1_23),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

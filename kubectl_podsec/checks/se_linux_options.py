@@ -19,6 +19,7 @@ from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, join_quote, pluralize, pod_security_context, security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 TYPES_1_0 = frozenset(("", "container_t", "container_init_t", "container_kvm_t"))
@@ -69,7 +70,24 @@ def _checker(allowed_types: frozenset):
     return check
 
 
-CHECK = Check("seLinuxOptions", Level.BASELINE, (
+
+def fix(plan) -> None:
+    allowed = TYPES_1_31
+    places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(plan.spec))]
+    places += [(path + ("securityContext", "seLinuxOptions"), context) for _, path, context in container_contexts(plan)]
+    for path, context in places:
+        options = context.get("seLinuxOptions")
+        if options is None:
+            continue
+        if options.get("type", "") not in allowed:
+            plan.remove(CHECK_ID, path + ("type",), safe=False)
+        for key in ("user", "role"):
+            if options.get(key):
+                plan.remove(CHECK_ID, path + (key,), safe=False)
+
+
+CHECK_ID = "seLinuxOptions"
+CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), _checker(TYPES_1_0)),
     VersionedCheck(Version(31), _checker(TYPES_1_31)),
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

@@ -19,6 +19,7 @@ from kubectl_podsec.checks.util import (
     containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
     security_context,
 )
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
@@ -83,7 +84,29 @@ def _check_1_19(meta: dict, spec: dict) -> CheckResult:
     return explicit_result(setters, values, paths) if setters else ALLOWED
 
 
-CHECK = Check("seccompProfile_baseline", Level.BASELINE, (
+
+def fix(plan) -> None:
+    annotations = plan.meta.get("annotations") or {}
+    keys = [POD_ANNOTATION] + [CONTAINER_ANNOTATION_PREFIX + c.get("name", "") for c, _ in containers(plan.spec)]
+    for key in keys:
+        if key in annotations and not _valid_annotation(annotations[key]):
+            plan.set(CHECK_ID, ("metadata", "annotations", key), "runtime/default", safe=False)
+    fix_explicit_types(plan, CHECK_ID)
+
+
+def fix_explicit_types(plan, check_id: str) -> None:
+    """Replace a forbidden seccomp type (Unconfined) with RuntimeDefault, pod and containers."""
+    profile = pod_security_context(plan.spec).get("seccompProfile")
+    if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
+        plan.set(check_id, ("spec", "securityContext", "seccompProfile", "type"), "RuntimeDefault", safe=False)
+    for _, path, context in container_contexts(plan):
+        profile = context.get("seccompProfile")
+        if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
+            plan.set(check_id, path + ("securityContext", "seccompProfile", "type"), "RuntimeDefault", safe=False)
+
+
+CHECK_ID = "seccompProfile_baseline"
+CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(19), _check_1_19),
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

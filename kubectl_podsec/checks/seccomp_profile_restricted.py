@@ -14,7 +14,9 @@ explicit Unconfined with RuntimeDefault. Not applied on Windows pods.
 """
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.seccomp_profile_baseline import explicit_bad_setters, explicit_result
+from kubectl_podsec.checks.seccomp_profile_baseline import (
+    explicit_bad_setters, explicit_result, fix_explicit_types,
+)
 from kubectl_podsec.checks.util import containers_phrase, is_windows
 from kubectl_podsec.levels import Level, Version
 
@@ -40,7 +42,18 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
     return ALLOWED if is_windows(spec) else _check_1_19(meta, spec)
 
 
-CHECK = Check("seccompProfile_restricted", Level.RESTRICTED, (
+
+def fix(plan) -> None:
+    if plan.windows:
+        return  # Linux-only field: the API server rejects it on Windows pods
+    fix_explicit_types(plan, CHECK_ID)
+    setters, _, _, pod_valid, unset = explicit_bad_setters(plan.spec)
+    if not pod_valid and unset:
+        plan.set(CHECK_ID, POD_PATH, "RuntimeDefault", safe=True)
+
+
+CHECK_ID = "seccompProfile_restricted"
+CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(19), _check_1_19, override_check_ids=("seccompProfile_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("seccompProfile_baseline",)),
-), doc=__doc__, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe")

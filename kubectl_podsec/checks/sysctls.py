@@ -58,6 +58,17 @@ def allowed_at(version: Version) -> frozenset:
     return ALLOWED_1_0
 
 
-CHECK = Check("sysctls", Level.BASELINE, tuple(
+
+def fix(plan) -> None:
+    allowed = ALLOWED_1_37 if plan.version is None else allowed_at(plan.version)
+    names = [s.get("name", "") for s in pod_security_context(plan.spec).get("sysctls") or ()]
+    bad = [name for name in names if name not in allowed]
+    if bad:
+        plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad], safe=False,
+                          what=f"remove the sysctls {', '.join(bad)}")
+
+
+CHECK_ID = "sysctls"
+CHECK = Check(CHECK_ID, Level.BASELINE, tuple(
     VersionedCheck(Version(minor), _checker(allowed_at(Version(minor)))) for minor in (0, 27, 29, 32, 37)
-), doc=__doc__, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe")

@@ -14,6 +14,7 @@ Fix (unsafe): remove `hostProcess: true`.
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, pod_security_context, security_context
+from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 
@@ -40,5 +41,15 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
                        tuple(paths))
 
 
-CHECK = Check("windowsHostProcess", Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__,
+
+def fix(plan) -> None:
+    if _host_process(pod_security_context(plan.spec)):
+        plan.set(CHECK_ID, ("spec", "securityContext", "windowsOptions", "hostProcess"), False, safe=False)
+    for _, path, context in container_contexts(plan):
+        if _host_process(context):
+            plan.set(CHECK_ID, path + ("securityContext", "windowsOptions", "hostProcess"), False, safe=False)
+
+
+CHECK_ID = "windowsHostProcess"
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
               fix_safety="unsafe")

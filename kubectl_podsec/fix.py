@@ -1,0 +1,225 @@
+"""`fix`: plan the edits each object needs for a level, splice them into the text, and
+check the result by parsing and evaluating it again.
+
+A source is fixed as a whole or not at all: a file with a document that does not parse, or
+whose fixed text would not parse, is left as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Optional
+
+from kubectl_podsec.checks import BY_ID, NEWEST_VERSION
+from kubectl_podsec.evaluate import evaluate, failures
+from kubectl_podsec.fixplan import Plan
+from kubectl_podsec.levels import Level, PolicyVersion
+from kubectl_podsec.manifests import Problem, Source, documents
+from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
+from kubectl_podsec.scan import objects_in
+from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
+
+MAX_ROUNDS = 4
+# A baseline check that restricted replaces is fixed through its replacement.
+OVERRIDDEN_BY = {"capabilities_baseline": "capabilities_restricted", "hostPathVolumes": "restrictedVolumes",
+                 "seccompProfile_baseline": "seccompProfile_restricted", "procMount": "procMount_restricted"}  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
+
+
+@dataclass
+class ObjectFix:
+    document: int
+    item: Optional[int]
+    line: int
+    column: int
+    kind: str
+    name: str
+    namespace: str
+    prefix: tuple
+    before: object  # Verdict
+    edits: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # Note(check, message): what needs a human
+    refused: Optional[str] = None
+    after: object = None  # Verdict of the fixed text
+
+
+@dataclass
+class SourceFix:
+    source: Source
+    new_text: Optional[str] = None  # None when nothing may be written
+    objects: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None and self.new_text != self.source.text
+
+
+class _Errors:
+    def __init__(self):
+        self.errors = []
+
+
+def plan_object(workload, level: Level, version, unsafe: bool) -> Plan:
+    """Ask every failing check's fix for edits until nothing more can be done."""
+    plan = Plan(copy.deepcopy(workload.pod_meta), copy.deepcopy(workload.pod_spec), unsafe, version,
+                prefix=workload.prefix)
+    for _ in range(MAX_ROUNDS):
+        done = len(plan.edits)
+        plan.notes = []  # what still needs a human is judged on the latest state
+        for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
+            if check.fix is not None:
+                check.fix(plan)
+        if len(plan.edits) == done:
+            break
+    return plan
+
+
+def _defaulted(kind: str, spec: dict) -> dict:
+    spec = copy.deepcopy(spec)
+    apply_defaults(kind, spec)
+    return spec
+
+
+def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool) -> SourceFix:
+    effective = version.resolve(NEWEST_VERSION)
+    result = SourceFix(source)
+    found = _Errors()
+    planned = []  # (ObjectFix, Plan)
+    for document, item, node in _objects(source, found):
+        try:
+            workload = workload_from_node(node, defaults=False)
+        except PruneError as error:
+            mark = (error.node or node).start_mark
+            found.errors.append(Problem(source.name, mark.line + 1, mark.column + 1, error.message, document.index))
+            continue
+        if isinstance(workload, Skipped):
+            continue
+        before = evaluate(workload.pod_meta, _defaulted(workload.kind, workload.pod_spec), effective,
+                          workload.prefix)
+        fixed = ObjectFix(document.index, item, node.start_mark.line + 1, node.start_mark.column + 1,
+                          workload.kind, workload.name, workload.namespace, workload.prefix, before)
+        result.objects.append(fixed)
+        plan = plan_object(workload, level, effective, unsafe)
+        fixed.notes = list(plan.notes)
+        try:  # refuse the whole object before touching any of it
+            patcher = Patcher(source.text, node, detect_style(source.text, document.root),
+                              shared_nodes(document.root, source.text))
+            for edit in plan.edits:
+                patcher.check(workload.prefix + edit.path)
+        except Refused as refusal:
+            fixed.refused = str(refusal)
+            continue
+        fixed.edits = list(plan.edits)
+        planned.append(fixed)
+    result.errors = found.errors
+    if result.errors:
+        return result  # never write a file with a document we could not read
+    text = source.text
+    # Removals first, then insertions into the re-parsed text: an insertion then never has to
+    # know which neighbouring lines a removal took away.
+    for phase in (("remove", "remove_items"), ("set", "append")):
+        if not any(edit.op in phase for fixed in planned for edit in fixed.edits):
+            continue
+        try:
+            text = _apply_phase(source, text, planned, phase)
+        except Refused as refusal:
+            result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
+            return result
+    problem = _verify(source, text, result, effective)
+    if problem:
+        result.errors.append(problem)
+        return result
+    result.new_text = text
+    return result
+
+
+def _objects(source: Source, found: _Errors):
+    for document in documents(source):
+        if isinstance(document, Problem):
+            found.errors.append(document)
+            continue
+        for item, node in objects_in(document, found):
+            yield document, item, node
+
+
+def _apply_phase(source: Source, text: str, planned: list, ops: tuple) -> str:
+    current = Source(source.name, source.path, text, source.bom)
+    found = _Errors()
+    nodes = {(document.index, item): (document, node) for document, item, node in _objects(current, found)}
+    if found.errors:
+        raise Refused(f"the partly fixed text does not parse ({found.errors[0].message})")
+    splices = []
+    for fixed in planned:
+        document, node = nodes[(fixed.document, fixed.item)]
+        patcher = Patcher(text, node, detect_style(text, document.root), shared_nodes(document.root, text))
+        for edit in fixed.edits:
+            if edit.op not in ops:
+                continue
+            path = fixed.prefix + edit.path
+            if edit.op == "set":
+                patcher.set(path, edit.value)
+            elif edit.op == "append":
+                patcher.append(path, edit.value)
+            elif edit.op == "remove":
+                patcher.remove(path)
+            else:
+                patcher.remove_items(path, edit.value)
+        splices.extend(patcher.finish())
+    return apply_splices(text, splices)
+
+
+def _verify(source: Source, new_text: str, result: SourceFix, version) -> Optional[Problem]:
+    """Parse and evaluate the fixed text: the fix must give a readable file, and the verdicts
+    reported are those of what is written."""
+    fixed_source = Source(source.name, source.path, new_text, source.bom)
+    verdicts = []
+    found = _Errors()
+    for document in documents(fixed_source):
+        if isinstance(document, Problem):
+            return Problem(source.name, document.line, document.column,
+                           f"internal error: the fixed text would not parse ({document.message}); left unchanged")
+        for item, node in objects_in(document, found):
+            try:
+                workload = workload_from_node(node)
+            except PruneError as error:
+                return Problem(source.name, None, None, f"internal error: the fixed object is invalid "
+                                                        f"({error.message}); left unchanged")
+            if not isinstance(workload, Skipped):
+                verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, version, workload.prefix))
+    if len(verdicts) != len(result.objects) or found.errors:
+        return Problem(source.name, None, None, "internal error: fixing changed the objects; left unchanged")
+    for fixed, verdict in zip(result.objects, verdicts):
+        fixed.after = verdict
+    return None
+
+
+def remaining(fixed: ObjectFix, level: Level) -> list:
+    """Violations at `level` or below that the fixed text still has."""
+    verdict = fixed.after or fixed.before
+    return [v for v in verdict.violations if v.level <= level]
+
+
+def human_notes(fixed: ObjectFix, level: Level) -> list:
+    """(check, why) for every remaining violation."""
+    notes: dict = {}
+    for note in fixed.notes:
+        notes[note.check] = f"{notes[note.check]}; {note.message}" if note.check in notes else note.message
+    out = []
+    for violation in remaining(fixed, level):
+        if fixed.refused:
+            why = f"not changed: {fixed.refused}"
+        else:
+            why = notes.get(violation.check) or notes.get(OVERRIDDEN_BY.get(violation.check)) \
+                or never_fix_message(violation.check)
+        out.append((violation, why))
+    return out
+
+
+def never_fix_message(check_id: str) -> str:
+    """The 'Fix (never)' advice of a check's documentation."""
+    doc = BY_ID[check_id].doc
+    marker = doc.find("Fix (never):")
+    if marker < 0:
+        return "no automatic fix applies here"
+    return " ".join(doc[marker + len("Fix (never):"):].split())

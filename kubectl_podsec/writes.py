@@ -1,0 +1,33 @@
+"""Atomic writes: a temporary file beside the target, then a rename, the mode kept."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from typing import Optional
+
+
+def write_atomically(path: str, text: str, bom: bool = False) -> Optional[str]:
+    """Write `text` (UTF-8, with a BOM if the original had one); the error text on failure.
+    Either the whole new content is in place or the old file is untouched."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        descriptor, temporary = tempfile.mkstemp(prefix=".podsec-", suffix=".tmp", dir=directory)
+    except OSError as error:
+        return error.strerror or str(error)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        return error.strerror or str(error)
+    return None
