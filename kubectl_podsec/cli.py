@@ -35,8 +35,9 @@ def _version(text: str) -> PolicyVersion:
 
 
 def _add_input_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="manifest files or directories (like -f)")
+    parser.add_argument("paths", nargs="*", metavar="PATH|TYPE[/NAME]",
+                        help="manifest files or directories (like -f); without -f, names that are "
+                             "not files are resources to read from the cluster (deploy/web, pods)")
     parser.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
                         help="file, directory or - for stdin; repeatable and comma-separated")
     parser.add_argument("-R", "--recursive", action="store_true",
@@ -45,6 +46,27 @@ def _add_input_flags(parser: argparse.ArgumentParser) -> None:
                         metavar="VERSION", help="policy version: latest (default) or v1.N")
     parser.add_argument("--stdin-filename", metavar="PATH",
                         help="name to report for what is read from stdin")
+
+
+def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("live cluster (when no -f is given; passed to kubectl)")
+    group.add_argument("-n", "--namespace")
+    group.add_argument("-A", "--all-namespaces", action="store_true")
+    group.add_argument("-l", "--selector")
+    group.add_argument("--field-selector")
+    for flag in ("--context", "--cluster", "--user", "--kubeconfig"):
+        group.add_argument(flag)
+    group.add_argument("--request-timeout", help="per request (default 30s)")
+    group.add_argument("--chunk-size", type=int, help="list in pages of this many objects")
+    group.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
+                       help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
+
+
+def _kubectl(args):
+    from kubectl_podsec.cluster import Kubectl
+
+    return Kubectl(args.kubectl, args.namespace, args.all_namespaces, args.selector, args.field_selector,
+                   args.context, args.cluster, args.user, args.kubeconfig, args.request_timeout, args.chunk_size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--level", type=_level, default=Level.RESTRICTED,
                        help="the gate: exit 1 when a workload does not pass it (default restricted)")
     check.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    _add_cluster_flags(check)
+
+    namespaces = commands.add_parser("namespaces", help="which enforce label each namespace could take today",
+                                     description="Per namespace: its Pod Security labels, the highest level "
+                                                 "all its workloads pass, and the label that is safe today.")
+    namespaces.add_argument("names", nargs="*", metavar="NAME")
+    namespaces.add_argument("--version", dest="policy_version", type=_version, default=PolicyVersion(None),
+                            metavar="VERSION")
+    namespaces.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    _add_cluster_flags(namespaces)
 
     fix = commands.add_parser("fix", help="rewrite manifests so they pass a level",
                               description="Rewrite manifests so that they pass a level, changing "
@@ -74,14 +106,30 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--dry-run", action="store_true", help="write nothing; print a unified diff")
     fix.add_argument("--unsafe-fixes", action="store_true",
                      help="also remove privileges the manifest asks for explicitly (may break it)")
-    fix.add_argument("-o", "--output", choices=("diff", "json"), default="diff",
-                     help="with --dry-run or stdin: a diff (default) or the edits as JSON")
+    fix.add_argument("-o", "--output", choices=("diff", "json", "yaml", "patch"), default="diff",
+                     help="files: diff (with --dry-run) or json; a live object: diff, yaml "
+                          "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
+    _add_cluster_flags(fix)
     return parser
 
 
 def _input_specs(args) -> list:
     specs = [part for value in args.filename for part in value.split(",") if part]
     return specs + list(args.paths)
+
+
+def _split_inputs(args) -> tuple:
+    """(manifest specs, cluster resources). Without -f, a positional argument that names no
+    file is a resource, as kubectl takes them (deploy/web, pods, deployments,statefulsets)."""
+    specs = [part for value in args.filename for part in value.split(",") if part]
+    if specs:
+        return specs + list(args.paths), []
+    paths = [p for p in args.paths if p == "-" or os.path.exists(p)]
+    resources = [p for p in args.paths if p not in paths]
+    if paths and resources:
+        raise UsageError(f"{resources[0]!r} is neither a file nor usable with files; "
+                         "give manifests or cluster resources, not both")
+    return paths, resources
 
 
 def _painter(stream):
@@ -106,12 +154,18 @@ def cmd_check(args) -> int:
     from kubectl_podsec import report as render
     from kubectl_podsec.scan import scan
 
-    specs = _input_specs(args)
-    if not specs:
-        raise UsageError("nothing to check: give manifests with -f PATH (or - for stdin)")
-    _refuse_terminal_stdin(specs)
-    result = scan(specs, args.policy_version, recursive=args.recursive,
-                  stdin_name=args.stdin_filename or "-")
+    specs, resources = _split_inputs(args)
+    if specs:
+        _refuse_terminal_stdin(specs)
+        result = scan(specs, args.policy_version, recursive=args.recursive,
+                      stdin_name=args.stdin_filename or "-")
+    else:
+        from kubectl_podsec.live import scan_cluster
+
+        kubectl = _kubectl(args)
+        result = scan_cluster(kubectl, resources, args.policy_version)
+        for warning in kubectl.warnings:
+            print(warning, file=sys.stderr)
     data = render.report_data(result, args.level)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
@@ -134,9 +188,13 @@ def cmd_fix(args) -> int:
     from kubectl_podsec.manifests import Problem, find_sources, load
     from kubectl_podsec.writes import write_atomically
 
-    specs = _input_specs(args)
+    specs, resources = _split_inputs(args)
     if not specs:
-        raise UsageError("nothing to fix: give manifests with -f PATH (or - for stdin)")
+        if not resources:
+            raise UsageError("nothing to fix: give manifests with -f PATH (- for stdin) or TYPE/NAME")
+        return cmd_fix_live(args, resources)
+    if args.output in ("yaml", "patch"):
+        raise UsageError(f"-o {args.output} is for a live object (TYPE/NAME); for files use diff or json")
     _refuse_terminal_stdin(specs)
     results, problems = [], []
     for source in find_sources(specs, args.recursive):
@@ -185,6 +243,77 @@ def cmd_fix(args) -> int:
     return EXIT_FINDINGS if changed or unfixed else EXIT_CLEAN
 
 
+def cmd_fix_live(args, resources: list) -> int:
+    import json
+
+    from kubectl_podsec import report as render
+    from kubectl_podsec.cluster import ClusterError, strip_server_fields
+    from kubectl_podsec.diffs import git_diff
+    from kubectl_podsec.fix import fix_source, remaining
+    from kubectl_podsec.jsonpatch import json_patch
+    from kubectl_podsec.manifests import Source
+
+    if len(resources) != 1 or "/" not in resources[0]:
+        raise UsageError("fix reads one live object at a time: kubectl podsec fix TYPE/NAME [-n NS]")
+    kubectl = _kubectl(args)
+    version = args.policy_version
+    try:
+        if version.requested is None:
+            version = version.clamp(kubectl.server_minor())
+        items, errors = kubectl.get(resources)
+    except ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    if errors or len(items) != 1:
+        return EXIT_ERROR
+    import yaml
+
+    manifest = strip_server_fields(items[0])
+    text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+    source = Source(resources[0], None, text)
+    result = fix_source(source, args.level, version, args.unsafe_fixes)
+    for problem in result.errors:
+        print(f"error: {problem}", file=sys.stderr)
+    if result.errors or result.new_text is None:
+        return EXIT_ERROR
+    data = render.fix_data([result], args.level, version)
+    sys.stderr.write(render.fix_summary(data))
+    if args.output == "yaml":
+        sys.stdout.write(result.new_text)
+    elif args.output == "patch":
+        sys.stdout.write(json.dumps(json_patch(manifest, yaml.safe_load(result.new_text))) + "\n")
+    elif args.output == "json":
+        sys.stdout.write(render.render_json(data))
+    else:
+        sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout)))
+    unfixed = any(remaining(fixed, args.level) for fixed in result.objects)
+    return EXIT_FINDINGS if result.changed or unfixed else EXIT_CLEAN
+
+
+def cmd_namespaces(args) -> int:
+    from kubectl_podsec import report as render
+    from kubectl_podsec.live import namespace_summaries
+
+    kubectl = _kubectl(args)
+    summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version)
+    for problem in problems:
+        print(f"error: {problem.message}", file=sys.stderr)
+    for warning in kubectl.warnings:
+        print(warning, file=sys.stderr)
+    data = {"namespaces": summaries}
+    if args.output == "json":
+        sys.stdout.write(render.render_json(data))
+    elif args.output == "yaml":
+        sys.stdout.write(render.render_yaml(data))
+    else:
+        sys.stdout.write(render.render_namespaces(summaries, _painter(sys.stdout)))
+    if problems:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(s["drift"] for s in summaries) else EXIT_CLEAN
+
+
 def _colour_diff(text: str, paint) -> str:
     colours = (("+++", "bold"), ("---", "bold"), ("diff ", "bold"), ("+", "green"), ("-", "red"), ("@@", "yellow"))
     out = []
@@ -195,7 +324,7 @@ def _colour_diff(text: str, paint) -> str:
     return "".join(out)
 
 
-COMMANDS = {"check": cmd_check, "fix": cmd_fix}
+COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces}
 
 
 def main(argv: Optional[list] = None) -> int:

@@ -75,13 +75,20 @@ def render_text(data: dict, paint) -> str:
         where = _where(obj["source"], obj["line"], obj["column"])
         namespace = f" ({obj['namespace']})" if obj.get("namespace") else ""
         highest = obj["highest"]
-        lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}: "
-                     f"highest={paint(highest, LEVEL_COLOURS[highest])}")
+        pods = f" [{obj['pods']} pods]" if obj.get("pods", 0) > 1 else ""
+        enforce = obj.get("enforce")
+        verdict = ""
+        if enforce:
+            verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: " + \
+                ("allowed" if enforce["passes"] else paint("denied", "red"))
+        lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}{pods}: "
+                     f"highest={paint(highest, LEVEL_COLOURS[highest])}{verdict}")
         next_level = _next_level(highest)
         shown = [v for v in obj["violations"] if next_level and v["level"] == next_level]
         for violation in shown:
-            location = _where(obj["source"], violation["line"], violation["column"])
-            lines.append(f"  {location}: {paint(violation['check'], 'bold')}: {violation['reason']} "
+            location = _where(obj["source"], violation["line"], violation["column"]) + ": " \
+                if violation["line"] is not None else ""
+            lines.append(f"  {location}{paint(violation['check'], 'bold')}: {violation['reason']} "
                          f"({violation['detail']})")
             lines.append(f"      at {violation['field']}")
         hidden = len(obj["violations"]) - len(shown)
@@ -158,3 +165,16 @@ def fix_summary(data: dict) -> str:
             lines.append(f"{title}: needs a human: {remaining['check']}: {remaining['reason']} "
                          f"({remaining['detail']}): {remaining['why']}")
     return "".join(line + "\n" for line in lines)
+
+
+def render_namespaces(summaries: list, paint) -> str:
+    header = ("NAMESPACE", "ENFORCE", "AUDIT", "WARN", "HIGHEST", "FAIL-BASELINE", "FAIL-RESTRICTED", "DRIFT")
+    rows = [header]
+    for s in summaries:
+        rows.append((s["name"], s["labels"]["enforce"] or "-", s["labels"]["audit"] or "-", s["labels"]["warn"] or "-",
+                     s["highest"], str(s["failing"]["baseline"]), str(s["failing"]["restricted"]),
+                     "yes" if s["drift"] else "no"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines += ["", "Safe to apply today:"] + [f"  {s['suggest']}" for s in summaries]
+    return "\n".join(lines) + "\n"

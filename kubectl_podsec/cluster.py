@@ -1,0 +1,171 @@
+"""Read live objects through the user's own kubectl (every auth plugin and kubeconfig keeps
+working). Never writes to the cluster.
+
+kubectl runs with an argument list, never a shell, with KUBERC=off so that a user's
+aliases and defaults cannot change what `get -o json` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from typing import Optional
+
+# All nine kinds that carry pod templates, in the order kubectl prints them.
+WORKLOAD_RESOURCES = ("pods", "deployments", "statefulsets", "daemonsets", "replicasets",
+                      "replicationcontrollers", "jobs", "cronjobs", "podtemplates")
+DEFAULT_REQUEST_TIMEOUT = "30s"
+# Fields the server manages; a fixed manifest for `kubectl apply` must not carry them.
+SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
+                   "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+LABEL_PREFIX = "pod-security.kubernetes.io/"
+
+
+class ClusterError(Exception):
+    """kubectl could not be run or answered with an error; the message is one line."""
+
+
+@dataclass
+class Kubectl:
+    binary: str = "kubectl"
+    namespace: Optional[str] = None
+    all_namespaces: bool = False
+    selector: Optional[str] = None
+    field_selector: Optional[str] = None
+    context: Optional[str] = None
+    cluster: Optional[str] = None
+    user: Optional[str] = None
+    kubeconfig: Optional[str] = None
+    request_timeout: Optional[str] = None
+    chunk_size: Optional[int] = None
+    warnings: list = field(default_factory=list)
+
+    def connection_flags(self) -> list:
+        flags = []
+        for name in ("context", "cluster", "user", "kubeconfig"):
+            value = getattr(self, name)
+            if value:
+                flags.append(f"--{name}={value}")
+        flags.append(f"--request-timeout={self.request_timeout or DEFAULT_REQUEST_TIMEOUT}")
+        return flags
+
+    def run(self, args: list) -> subprocess.CompletedProcess:
+        env = dict(os.environ, KUBERC="off")
+        try:
+            return subprocess.run([self.binary] + args + self.connection_flags(), env=env,
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=_timeout(self))
+        except FileNotFoundError:
+            raise ClusterError(f"kubectl not found ({self.binary}); install it or point --kubectl or "
+                               "KUBECTL at it") from None
+        except PermissionError:
+            raise ClusterError(f"cannot run {self.binary}: permission denied") from None
+        except subprocess.TimeoutExpired:
+            raise ClusterError(f"kubectl did not answer within {_timeout(self):.0f}s") from None
+
+    def get(self, resources: list, extra: Optional[list] = None) -> tuple:
+        """(items, errors): every object kubectl printed, and one line per error it reported
+        (a kind we may not list does not stop the others)."""
+        args = ["get"] + list(resources) + ["-o", "json"]
+        if self.all_namespaces:
+            args.append("-A")
+        elif self.namespace:
+            args += ["-n", self.namespace]
+        if self.selector:
+            args += ["-l", self.selector]
+        if self.field_selector:
+            args += [f"--field-selector={self.field_selector}"]
+        if self.chunk_size is not None:
+            args.append(f"--chunk-size={self.chunk_size}")
+        args += extra or []
+        completed = self.run(args)
+        errors = self._errors(completed)
+        items = []
+        if completed.stdout.strip():
+            try:
+                document = json.loads(completed.stdout)
+            except ValueError as error:
+                raise ClusterError(f"kubectl printed something that is not JSON: {error}") from None
+            del completed  # hold the response only once: as objects from here on
+            items = document.get("items") if document.get("kind", "").endswith("List") else [document]
+        return items or [], errors
+
+    def server_minor(self) -> Optional[int]:
+        completed = self.run(["version", "-o", "json"])
+        if completed.returncode != 0:
+            errors = self._errors(completed)
+            raise ClusterError(errors[0] if errors else "kubectl version failed")
+        try:
+            minor = json.loads(completed.stdout)["serverVersion"]["minor"]
+            return int(re.match(r"\d+", minor).group(0))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def namespaces(self, names: Optional[list] = None) -> tuple:
+        """({name: labels}, errors) for the named namespaces, or all of them."""
+        saved = (self.namespace, self.all_namespaces, self.selector, self.field_selector)
+        self.namespace, self.all_namespaces, self.selector, self.field_selector = None, False, None, None
+        try:
+            items, errors = self.get(["namespaces"] + list(names or []) if names else ["namespaces"])
+        finally:
+            self.namespace, self.all_namespaces, self.selector, self.field_selector = saved
+        return {item["metadata"]["name"]: item["metadata"].get("labels") or {} for item in items}, errors
+
+    def _errors(self, completed: subprocess.CompletedProcess) -> list:
+        text = completed.stderr.decode("utf-8", "replace")
+        errors = []
+        for line in text.splitlines():
+            if line.startswith("Warning:"):
+                self.warnings.append(line)
+            elif line.strip():
+                errors.append(line.strip())
+        if completed.returncode != 0 and not errors:
+            errors.append(f"kubectl exited with {completed.returncode}")
+        return errors if completed.returncode != 0 else []
+
+
+def _timeout(kubectl: Kubectl) -> float:
+    """A whole kubectl run may make many requests (pages); bound it generously but surely."""
+    per_request = _seconds(kubectl.request_timeout or DEFAULT_REQUEST_TIMEOUT) or 30.0
+    return max(120.0, per_request * 20)
+
+
+def _seconds(text: str) -> Optional[float]:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not match:
+        return None
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+def enforce_labels(labels: dict) -> dict:
+    """{mode: "level:version" or None} for enforce, audit and warn, as the labels say."""
+    out = {}
+    for mode in ("enforce", "audit", "warn"):
+        level = labels.get(LABEL_PREFIX + mode)
+        out[mode] = None if level is None else f"{level}:{labels.get(LABEL_PREFIX + mode + '-version', 'latest')}"
+    return out
+
+
+def strip_server_fields(obj: dict) -> dict:
+    """The object as a manifest: no status, no server-managed metadata, no
+    last-applied-configuration."""
+    obj = {key: value for key, value in obj.items() if key != "status"}
+    metadata = {key: value for key, value in (obj.get("metadata") or {}).items() if key not in SERVER_METADATA}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        metadata["annotations"] = annotations
+    else:
+        metadata.pop("annotations", None)
+    obj["metadata"] = metadata
+    return obj
+
+
+def controller_of(obj: dict) -> Optional[dict]:
+    for reference in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if reference.get("controller"):
+            return reference
+    return None
