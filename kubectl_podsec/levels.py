@@ -29,7 +29,7 @@ class Level(enum.IntEnum):
         raise ValueError(f'invalid level {text!r}: must be one of "privileged", "baseline", "restricted"')
 
 
-_VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
+_VERSION_RE = re.compile(r"v1\.(0|[1-9][0-9]*)")  # Go's $ does not match before a newline
 
 
 @dataclass(frozen=True, order=True)
@@ -56,7 +56,7 @@ class PolicyVersion:
     def parse(cls, text: str) -> "PolicyVersion":
         if text == "latest":
             return cls(None)
-        match = _VERSION_RE.match(text)
+        match = _VERSION_RE.fullmatch(text)
         if not match:
             raise ValueError(f"invalid version {text!r}: must be 'latest' or 'v1.N' (for example v1.30)")
         return cls(Version(int(match.group(1))))

@@ -198,7 +198,7 @@ def _json_leaf(value, kind: str, path: tuple):
 def apply_defaults(kind: str, spec: dict) -> None:
     """The API server defaulting that changes what admission sees (PSA-SEMANTICS.md 9.1)."""
     for volume in spec.get("volumes") or ():
-        if not any(volume.get(source) for source in VOLUME_SOURCES):
+        if all(volume.get(source) is None for source in VOLUME_SOURCES):
             volume["emptyDir"] = True
     # Only Pods: the API server stopped doing this for pod templates in Kubernetes 1.28.
     if kind == "Pod" and spec.get("hostNetwork") is True:

@@ -60,7 +60,8 @@ _GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", 
 
 
 def join_quote(items) -> str:
-    return ", ".join(go_quote(item) for item in items)
+    # Upstream's joinQuote wraps each item in plain double quotes, escaping nothing.
+    return '"' + '", "'.join(items) + '"' if items else ""
 
 
 def pluralize(singular: str, plural: str, count: int) -> str:
