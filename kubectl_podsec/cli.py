@@ -6,6 +6,7 @@ Exit codes follow `kubectl diff`: 0 clean, 1 findings (or changes), 2 errors or 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Optional
@@ -341,6 +342,9 @@ def main(argv: Optional[list] = None) -> int:
 
 
 def run() -> None:
+    # A short-lived process whose data has no reference cycles: the cyclic collector would
+    # only rescan the growing report again and again (about a third of the run time).
+    gc.disable()
     try:
         code = main()
         sys.stdout.flush()

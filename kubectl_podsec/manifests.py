@@ -17,6 +17,8 @@ from typing import Iterator, Optional, Union
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from kubectl_podsec.yamlnodes import NodeError, mapping
+
 try:  # libyaml composes nodes in C; the pure-Python parser (a zipapp) gives the same nodes.
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - exercised by the zipapp test
@@ -36,8 +38,9 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # go-yaml refuses deeper documents; libyaml's composer recurses in C and would crash instead.
 MAX_DEPTH = 10000
 _SEPARATOR_RE = re.compile(r"^(---|\.\.\.)(?=[ \t\r]|$)", re.M)
-_LONG_LINE_RE = re.compile(r"[^\n]{2000}")
-_BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
+_DEEP_INDENT = "\n" + " " * (MAX_DEPTH // 2)
+# Characters after which a node (and so an alias) may start, and which cannot start a name.
+_NODE_START = frozenset(" \t\r\n[]{},:?-")
 
 
 class _Composer(_Parser):
@@ -166,36 +169,58 @@ def _line_col(data: bytes, offset: int) -> tuple:
 def documents(source: Source) -> Iterator[Union[Document, Problem]]:
     """Every document of the source with its node tree. A document that does not parse is a
     Problem; reading resumes at the next `---` line, where kubectl's own reader splits too."""
-    text, index = source.text, 0
-    problem = _depth_problem(source)
-    if problem:
-        yield problem
+    text = source.text
+    if not _may_be_too_deep(text, 0, len(text)):
+        yield from _parse(source, 0, 0, len(text), 0)
         return
-    start_line = start_pos = 0
+    # Rare: some document may nest deeper than is safe to compose. Take the documents one
+    # `---` chunk at a time, so that only the deep ones are refused.
+    index, bounds = 0, [(0, 0)] + _separators(text) + [(None, len(text))]
+    for (line, start), (_, end) in zip(bounds, bounds[1:]):
+        problem = _depth_problem(source, start, end, line, index) if _may_be_too_deep(text, start, end) else None
+        if problem:
+            yield problem
+            index += 1
+        else:
+            index = yield from _parse(source, line, start, end, index)
+
+
+def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index: int):
+    """Documents of text[start_pos:end_pos]; returns the next document index."""
+    text = source.text
     while True:
-        parser = _Composer(text[start_pos:] if start_pos else text)
-        last_end = start_line
+        whole = start_pos == 0 and end_pos == len(text)
+        parser = _Composer(text if whole else text[start_pos:end_pos])
+        last_end, parsed = start_line, 0
         try:
             while parser.check_node():
                 root = parser.get_node()
                 if start_pos:
                     _shift(root, start_line, start_pos)
-                last_end = root.end_mark.line
-                yield _alias_problem(root, source, index) or Document(source, index, root)
+                last_end, parsed = root.end_mark.line, parsed + 1
+                yield _alias_problem(root, source, index) or _key_problem(root, source, index) \
+                    or Document(source, index, root)
                 index += 1
-            return
+            return index
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
             error_line = start_line + mark.line if mark else last_end
             yield Problem(source.name, error_line + 1, mark.column + 1 if mark else None,
                           f"invalid YAML: {_yaml_message(error)}", index)
             index += 1
-            separators = [(line, pos) for line, pos in _separators(text) if line >= last_end]
-            failing_start = separators[0][0] if separators and separators[0][0] <= error_line else -1
+            separators = [(line, pos) for line, pos in _separators(text)
+                          if line >= last_end and pos < end_pos]
+            # The failing document began at the first `---` after the last good one, unless
+            # it is the first of this chunk and the chunk does not open with `---`.
+            opens_with_separator = bool(separators) and separators[0][1] == start_pos
+            if parsed or opens_with_separator:
+                failing_start = separators[0][0] if separators and separators[0][0] <= error_line else -1
+            else:
+                failing_start = -1
             resume = next(((line, pos) for line, pos in separators
-                           if line >= error_line and line > failing_start and line > start_line), None)
+                           if line >= error_line and line > failing_start and pos > start_pos), None)
             if resume is None:
-                return
+                return index
             start_line, start_pos = resume
 
 
@@ -232,37 +257,89 @@ def _moved(mark, lines: int, offset: int):
     return yaml.Mark(mark.name, mark.index + offset, mark.line + lines, mark.column, None, None)
 
 
-def _depth_problem(source: Source) -> Optional[Problem]:
-    """Nesting depth is at most twice the longest line plus the bracket depth; only when
-    that bound is large do we count the real depth, from the event stream (no recursion)."""
-    text = source.text
-    if not _LONG_LINE_RE.search(text) and (text.count("[") + text.count("{")) < 2000:
-        return None
-    depth, index = 0, 0
+def _may_be_too_deep(text: str, start: int, end: int) -> bool:
+    """libyaml's composer recurses in C, so a deep enough document would crash the process.
+    Block nesting needs more indentation or another `-`/`?` indicator, flow nesting another
+    bracket, so for real manifests a cheap count proves the depth safe."""
+    if text.find(_DEEP_INDENT, start, end) >= 0:
+        return True
+    limit = MAX_DEPTH // 2
+    if sum(text.count(c, start, end) for c in "[{-?") < limit:
+        return False
+    bounds = [start] + [pos for _, pos in _separators(text) if start < pos < end] + [end]
+    return any(sum(text.count(c, a, b) for c in "[{-?") >= limit for a, b in zip(bounds, bounds[1:]))
+
+
+def _depth_problem(source: Source, start: int, end: int, line: int, index: int) -> Optional[Problem]:
+    """Count the real depth from the event stream (which does not recurse)."""
+    depth = 0
     try:
-        probe = _Composer(text)
+        probe = _Composer(source.text[start:end])
         while probe.check_event():
             event = probe.get_event()
-            if isinstance(event, yaml.DocumentEndEvent):
-                index += 1
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    return Problem(source.name, mark.line + 1, mark.column + 1,
-                                   f"exceeded max depth of {MAX_DEPTH}; not reading this file", index)
+                    return Problem(source.name, mark.line + line + 1, mark.column + 1,
+                                   f"exceeded max depth of {MAX_DEPTH}", index)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
-        return None  # documents() reports the parse error with its recovery
+        return None  # the parse reports the error itself
     return None
+
+
+def _key_problem(root: Node, source: Source, index: int) -> Optional[Problem]:
+    """Duplicate keys anywhere in the document: the API server rejects them, and a reader
+    that keeps one of two `hostNetwork:` keys could be fooled."""
+    stack, seen = [root], set()
+    aliased = may_have_aliases(source.text, root.start_mark.index, root.end_mark.index)
+    while stack:
+        node = stack.pop()
+        if aliased:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        if node.__class__ is MappingNode:
+            pairs = node.value
+            if len(pairs) > 1:
+                try:
+                    distinct = len({key.value for key, _ in pairs})
+                except TypeError:
+                    distinct = -1
+                if distinct != len(pairs):
+                    try:
+                        mapping(node)
+                    except NodeError as error:
+                        return _problem_at(source, error.node, index, error.message)
+            stack.extend([value for _, value in pairs])
+        elif node.__class__ is SequenceNode:
+            stack.extend(node.value)
+    return None
+
+
+def may_have_aliases(text: str, start: int = 0, end: Optional[int] = None) -> bool:
+    """A cheap, conservative test: false means the text between start and end surely has
+    no alias (a `*name` token where a node may start)."""
+    end = len(text) if end is None else end
+    if text.find("&", start, end) < 0:
+        return False  # no anchor, so no alias can resolve
+    star = text.find("*", start, end)
+    while star >= 0:
+        before = text[star - 1] if star > 0 else " "
+        after = text[star + 1] if star + 1 < len(text) else " "
+        if before in _NODE_START and after not in _NODE_START:
+            return True
+        star = text.find("*", star + 1, end)
+    return False
 
 
 def _alias_problem(root: Node, source: Source, index: int) -> Optional[Problem]:
     """go-yaml v2 refuses documents whose aliases expand far beyond their size (billion
     laughs), and recursive aliases; so do we. Aliased nodes are shared in the composed
     graph, so counting is linear in the document's size."""
-    if "*" not in source.text or "&" not in source.text:
+    if not may_have_aliases(source.text, root.start_mark.index, root.end_mark.index):
         return None
     sizes: dict = {}
     active = set()

@@ -15,6 +15,7 @@ from typing import Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from kubectl_podsec.manifests import may_have_aliases
 from kubectl_podsec.yamlnodes import FALSE_WORDS, NULL_WORDS, TRUE_WORDS, has_merge, is_null
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
@@ -73,7 +74,7 @@ def _dash_column(text: str, item: Node) -> Optional[int]:
 def shared_nodes(root: Node, text: str) -> set:
     """Ids of nodes reachable more than once (YAML aliases): editing them would change
     every place that uses the anchor."""
-    if "*" not in text or "&" not in text:
+    if not may_have_aliases(text, root.start_mark.index, root.end_mark.index):
         return set()
     seen, shared, stack = set(), set(), [root]
     while stack:

@@ -43,10 +43,9 @@ def object_data(result) -> dict:
         locations = [{"path": format_path(found), "line": line, "column": column, "field": format_path(path)}
                      for path, (found, line, column) in zip(violation.paths, positions)]
         first = locations[0] if locations else {"path": None, "line": None, "column": None, "field": None}
-        data["violations"].append({
-            "level": str(violation.level), "check": violation.check, "reason": violation.reason,
-            "detail": violation.detail, **first, "locations": locations,
-        })
+        data["violations"].append({"level": str(violation.level), "check": violation.check,
+                                   "reason": violation.reason, "detail": violation.detail, **first,
+                                   "locations": locations})
     return data
 
 
@@ -56,7 +55,16 @@ def error_data(problem) -> dict:
 
 
 def render_json(data: dict) -> str:
-    return json.dumps(data, indent=2) + "\n"
+    """Indented at the top, one compact line per list entry: readable, diffable, and written
+    by the C encoder (json's indenting encoder is pure Python and slow on big reports)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
+            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def render_yaml(data: dict) -> str:

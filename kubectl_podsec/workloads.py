@@ -124,9 +124,9 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
     if is_null(node):
         return None
     try:
-        if isinstance(schema, dict):
+        if schema.__class__ is dict:
             out = {}
-            for key, (key_node, value_node) in mapping(node).items():
+            for key, (key_node, value_node) in _pairs(node):
                 sub = schema.get(key)
                 if sub is None:
                     continue
@@ -135,7 +135,7 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
                 if value is not None:
                     out[key] = value
             return out
-        if isinstance(schema, list):
+        if schema.__class__ is list:
             if not isinstance(node, SequenceNode):
                 raise PruneError(path, node, f"{format_path(path)} must be a list, not {describe(node)}")
             out = []
@@ -156,6 +156,25 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
         return _leaf(node, schema, path)
     except NodeError as error:
         raise PruneError(path, error.node, f"{format_path(path)}: {error.message}") from None
+
+
+def _pairs(node: Node):
+    """(key, (key node, value node)) of a mapping: the plain case walks the nodes directly,
+    anything unusual (duplicates, merge keys, odd keys, not a mapping) goes through
+    yamlnodes.mapping, which handles or refuses it."""
+    if node.__class__ is MappingNode:
+        seen = set()
+        try:
+            for key_node, _ in node.value:
+                key = key_node.value
+                if key in seen or key == "<<":
+                    break
+                seen.add(key)
+            else:
+                return [(key_node.value, pair) for pair in node.value for key_node in (pair[0],)]
+        except TypeError:  # a non-scalar key
+            pass
+    return mapping(node).items()
 
 
 def prune_value(value, schema, path: tuple = ()):
