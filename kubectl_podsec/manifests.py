@@ -19,9 +19,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.yamlnodes import NodeError, mapping
 
+MAX_DEPTH = 1000  # libyaml 0.2.6 refuses deeper nesting itself; we refuse it everywhere
+
 try:  # libyaml composes nodes in C; the pure-Python parser (a zipapp) gives the same nodes.
     from yaml._yaml import CParser as _Parser
+    from yaml._yaml import get_version as _libyaml_version
+
+    # From 0.2.6 libyaml bounds nesting itself, so its recursive composer cannot overflow.
+    _PARSER_BOUNDS_DEPTH = _libyaml_version() >= (0, 2, 6)
 except ImportError:  # pragma: no cover - exercised by the zipapp test
+    _PARSER_BOUNDS_DEPTH = False
+    # The pure-Python composer recurses a few frames per level.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5 * MAX_DEPTH))
     from yaml.composer import Composer
     from yaml.parser import Parser
     from yaml.reader import Reader
@@ -35,8 +44,6 @@ except ImportError:  # pragma: no cover - exercised by the zipapp test
             Composer.__init__(self)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-# go-yaml refuses deeper documents; libyaml's composer recurses in C and would crash instead.
-MAX_DEPTH = 10000
 _SEPARATOR_RE = re.compile(r"^(---|\.\.\.)(?=[ \t\r]|$)", re.M)
 _DEEP_INDENT = "\n" + " " * (MAX_DEPTH // 2)
 # Characters after which a node (and so an alias) may start, and which cannot start a name.
@@ -261,6 +268,8 @@ def _may_be_too_deep(text: str, start: int, end: int) -> bool:
     """libyaml's composer recurses in C, so a deep enough document would crash the process.
     Block nesting needs more indentation or another `-`/`?` indicator, flow nesting another
     bracket, so for real manifests a cheap count proves the depth safe."""
+    if _PARSER_BOUNDS_DEPTH:
+        return False
     if text.find(_DEEP_INDENT, start, end) >= 0:
         return True
     limit = MAX_DEPTH // 2

