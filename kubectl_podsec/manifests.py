@@ -239,10 +239,12 @@ def _yaml_message(error: yaml.YAMLError) -> str:
 
 def _separators(text: str) -> list:
     """(line, offset) of every `---` line."""
-    found = []
+    found, line, previous = [], 0, 0
     for match in _SEPARATOR_RE.finditer(text):
         if match.group(1) == "---":
-            found.append((text.count("\n", 0, match.start()), match.start()))
+            line += text.count("\n", previous, match.start())
+            previous = match.start()
+            found.append((line, previous))
     return found
 
 
@@ -275,7 +277,7 @@ def _may_be_too_deep(text: str, start: int, end: int) -> bool:
     limit = MAX_DEPTH // 2
     if sum(text.count(c, start, end) for c in "[{-?") < limit:
         return False
-    bounds = [start] + [pos for _, pos in _separators(text) if start < pos < end] + [end]
+    bounds = [start] + [m.start() for m in _SEPARATOR_RE.finditer(text, start, end) if m.start() > start] + [end]
     return any(sum(text.count(c, a, b) for c in "[{-?") >= limit for a, b in zip(bounds, bounds[1:]))
 
 

@@ -167,16 +167,18 @@ class Patcher:
             raise Refused(f"{path[-1]} is not a list")
         json_style = self._json_at(sequence)
         rendered = self._scalar(item, "", json_style)
+        depth = len(path)  # at a shared offset, text for deeper nodes comes first
         if not sequence.value:
-            self.splices.append(Splice(sequence.end_mark.index - 1, sequence.end_mark.index - 1, rendered))
+            at = sequence.end_mark.index - 1
+            self.splices.append(Splice(at, at, rendered, depth))
         elif sequence.flow_style:
-            last = sequence.value[-1]
-            self.splices.append(Splice(self._end(last), self._end(last), self._flow_separator(sequence) + rendered))
+            at = self._end(sequence.value[-1])
+            self.splices.append(Splice(at, at, self._flow_separator(sequence) + rendered, depth))
         else:
             last = sequence.value[-1]
             dash = _dash_column(self.text, last)
             at = self._line_end(self._end(last))
-            self.splices.append(Splice(at, at, self.style.newline + " " * dash + "- " + rendered))
+            self.splices.append(Splice(at, at, self.style.newline + " " * dash + "- " + rendered, depth))
 
     def remove(self, path: tuple) -> None:
         chain = self._walk(path)
