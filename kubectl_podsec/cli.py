@@ -153,13 +153,13 @@ def _refuse_terminal_stdin(specs: list) -> None:
 
 def cmd_check(args) -> int:
     from kubectl_podsec import report as render
-    from kubectl_podsec.scan import scan
+    from kubectl_podsec.scan import default_jobs, scan
 
     specs, resources = _split_inputs(args)
     if specs:
         _refuse_terminal_stdin(specs)
         result = scan(specs, args.policy_version, recursive=args.recursive,
-                      stdin_name=args.stdin_filename or "-")
+                      stdin_name=args.stdin_filename or "-", jobs=default_jobs())
     else:
         from kubectl_podsec.live import scan_cluster
 

@@ -190,6 +190,10 @@ def _verify(source: Source, new_text: str, result: SourceFix, version) -> Option
     if len(verdicts) != len(result.objects) or found.errors:
         return Problem(source.name, None, None, "internal error: fixing changed the objects; left unchanged")
     for fixed, verdict in zip(result.objects, verdicts):
+        if verdict.highest < fixed.before.highest or \
+                {v.check for v in verdict.violations} - {v.check for v in fixed.before.violations}:
+            return Problem(source.name, fixed.line, fixed.column, "internal error: fixing would make "
+                           f"{fixed.kind}/{fixed.name} worse; left unchanged")
         fixed.after = verdict
     return None
 

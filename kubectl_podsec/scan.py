@@ -6,7 +6,7 @@ never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -50,7 +50,9 @@ class Report:
 
 
 def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
-         stdin_name: str = "-") -> Report:
+         stdin_name: str = "-", jobs: int = 1) -> Report:
+    """Check every workload in the named files, directories or stdin. With jobs > 1 a big
+    source is split at `---` lines and its parts are read by that many processes."""
     report = Report(version)
     for found in find_sources(list(specs), recursive):
         if isinstance(found, Problem):
@@ -62,13 +64,21 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
         if problem:
             report.errors.append(problem)
             continue
-        scan_source(found, version, report)
+        parts = split_for_workers(found.text, jobs)
+        if len(parts) > 1:
+            _scan_in_parallel(found, parts, version, report)
+        else:
+            scan_source(found, version, report)
     return report
 
 
-def scan_source(source: Source, version: PolicyVersion, report: Report) -> None:
+def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
+    """Add the source's verdicts to the report; returns how many documents it has."""
     effective = version.resolve(NEWEST_VERSION)
+    count = 0
     for document in documents(source):
+        index = document.index if isinstance(document, Document) else document.document
+        count = index + 1
         if isinstance(document, Problem):
             report.errors.append(document)
             continue
@@ -76,18 +86,92 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> None:
             try:
                 found = workload_from_node(node)
             except PruneError as error:
-                report.errors.append(_problem(source, document.index, error.node or node, error.message))
+                report.errors.append(_problem(source, index, error.node or node, error.message))
                 continue
             if isinstance(found, Skipped):
-                report.skipped.append(SkippedObject(source.name, document.index, item, found))
+                report.skipped.append(SkippedObject(source.name, index, item, found))
                 continue
             verdict = evaluate(found.pod_meta, found.pod_spec, effective, found.prefix)
             positions = tuple(tuple(found.located.position(path) for path in v.paths)
                               for v in verdict.violations)
-            found.located = None  # the node index is only needed for positions; free it
+            found.located = found.node = None  # only needed for positions; free the nodes
             mark = node.start_mark
-            report.objects.append(ObjectResult(source.name, document.index, item, mark.line + 1, mark.column + 1,
+            report.objects.append(ObjectResult(source.name, index, item, mark.line + 1, mark.column + 1,
                                                found, verdict, positions))
+    return count
+
+
+# Below this size a second process costs more than it saves.
+PARALLEL_MIN_CHARS = 4 << 20
+
+
+def split_for_workers(text: str, jobs: int) -> list:
+    """(start, end, line) of up to `jobs` parts of about equal size, cut at `---` lines
+    (a document never spans one)."""
+    if jobs < 2 or len(text) < PARALLEL_MIN_CHARS:
+        return [(0, len(text), 0)]
+    cuts, line, previous = [0], 0, 0
+    for part in range(1, jobs):
+        at = text.find("\n---", max(len(text) * part // jobs, cuts[-1]))
+        while at >= 0 and text[at + 4:at + 5] not in ("", " ", "\t", "\r", "\n"):
+            at = text.find("\n---", at + 1)
+        if at < 0:
+            break
+        cuts.append(at + 1)
+    cuts.append(len(text))
+    parts = []
+    for start, end in zip(cuts, cuts[1:]):
+        line += text.count("\n", previous, start)
+        previous = start
+        parts.append((start, end, line))
+    return parts
+
+
+_PARALLEL_SOURCE: Optional[Source] = None
+
+
+def _scan_part(args) -> tuple:
+    start, end, line, version = args
+    source = _PARALLEL_SOURCE
+    # Leading newlines put the part's lines where they are in the whole source.
+    part = Source(source.name, source.path, "\n" * line + source.text[start:end], source.bom)
+    report = Report(version)
+    count = scan_source(part, version, report)
+    return report, count
+
+
+def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report) -> None:
+    global _PARALLEL_SOURCE
+    import multiprocessing
+
+    _PARALLEL_SOURCE = source  # inherited by the forked workers, not pickled
+    try:
+        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+            results = pool.map(_scan_part, [(start, end, line, version) for start, end, line in parts])
+    finally:
+        _PARALLEL_SOURCE = None
+    offset = 0
+    for part, count in results:
+        for result in part.objects:
+            result.document += offset
+        report.objects.extend(part.objects)
+        report.skipped.extend(replace(s, document=s.document + offset) for s in part.skipped)
+        report.errors.extend(replace(e, document=None if e.document is None else e.document + offset)
+                             for e in part.errors)
+        offset += count
+
+
+def default_jobs() -> int:
+    """Processes for big inputs: the cores this process may use, where fork exists."""
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        return max(1, min(4, len(os.sched_getaffinity(0))))
+    except AttributeError:
+        return max(1, min(4, os.cpu_count() or 1))
 
 
 def objects_in(document: Document, report) -> Iterator[tuple]:
