@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="files: diff (with --dry-run) or json; a live object: diff, yaml "
                           "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
     _add_cluster_flags(fix)
+
+    explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it")
+    explain.add_argument("check", nargs="?", metavar="CHECK")
     return parser
 
 
@@ -325,7 +328,21 @@ def _colour_diff(text: str, paint) -> str:
     return "".join(out)
 
 
-COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces}
+def cmd_explain(args) -> int:
+    from kubectl_podsec.explain import explain, suggestions, summary_table
+
+    if not args.check:
+        sys.stdout.write(summary_table())
+        return EXIT_CLEAN
+    text = explain(args.check)
+    if text is None:
+        hint = suggestions(args.check)
+        raise UsageError(f"unknown check {args.check!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
+    sys.stdout.write(text)
+    return EXIT_CLEAN
+
+
+COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain}
 
 
 def main(argv: Optional[list] = None) -> int:
