@@ -47,6 +47,10 @@ def _add_input_flags(parser: argparse.ArgumentParser) -> None:
                         metavar="VERSION", help="policy version: latest (default) or v1.N")
     parser.add_argument("--stdin-filename", metavar="PATH",
                         help="name to report for what is read from stdin")
+    parser.add_argument("-k", "--kustomize", metavar="DIR",
+                        help="render DIR with `kubectl kustomize` and read the result")
+    parser.add_argument("--config", metavar="FILE",
+                        help="exemptions and custom pod templates (default: .podsec.yaml here or above)")
 
 
 def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--level", type=_level, default=Level.RESTRICTED,
                        help="the gate: exit 1 when a workload does not pass it (default restricted)")
     check.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    check.add_argument("--baseline", metavar="FILE", help="fail only on findings not recorded in FILE")
+    check.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE")
     _add_cluster_flags(check)
+    check.add_argument("--admission-config", metavar="FILE",
+                       help="the API server's PodSecurityConfiguration: its defaults and exemptions")
 
     namespaces = commands.add_parser("namespaces", help="which enforce label each namespace could take today",
                                      description="Per namespace: its Pod Security labels, the highest level "
@@ -154,23 +162,88 @@ def _refuse_terminal_stdin(specs: list) -> None:
                          "(cat app.yaml | kubectl podsec check -f -) or name a file with -f")
 
 
-def cmd_check(args) -> int:
-    from kubectl_podsec import report as render
-    from kubectl_podsec.scan import default_jobs, scan
+def _config(args):
+    """The .podsec.yaml in force, with its custom pod templates registered."""
+    from kubectl_podsec.config import ConfigError, find_config, load_config
+    from kubectl_podsec.workloads import register_templates
+
+    path = args.config or find_config()
+    if path is None:
+        return None
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        raise UsageError(f"config {error.problem}") from None
+    register_templates(config.pod_templates)
+    return config
+
+
+def _check_report(args, config):
+    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.scan import Report, default_jobs, scan, scan_source
 
     specs, resources = _split_inputs(args)
+    if args.kustomize:
+        from kubectl_podsec.cluster import ClusterError, render_kustomize
+        from kubectl_podsec.manifests import Problem
+
+        if specs or resources:
+            raise UsageError("-k renders one kustomization; do not also give files or resources")
+        report = Report(args.policy_version)
+        try:
+            text = render_kustomize(args.kubectl, args.kustomize)
+        except ClusterError as error:
+            report.errors.append(Problem(args.kustomize, None, None, str(error)))
+            return report, None
+        scan_source(Source(f"kustomize:{args.kustomize}", None, text), args.policy_version, report)
+        return report, None
     if specs:
         _refuse_terminal_stdin(specs)
-        result = scan(specs, args.policy_version, recursive=args.recursive,
-                      stdin_name=args.stdin_filename or "-", jobs=default_jobs())
-    else:
-        from kubectl_podsec.live import scan_cluster
+        return scan(specs, args.policy_version, recursive=args.recursive,
+                    stdin_name=args.stdin_filename or "-", jobs=default_jobs()), None
+    from kubectl_podsec.live import scan_cluster
 
-        kubectl = _kubectl(args)
-        result = scan_cluster(kubectl, resources, args.policy_version)
-        for warning in kubectl.warnings:
-            print(warning, file=sys.stderr)
+    kubectl = _kubectl(args)
+    admission = None
+    if args.admission_config:
+        from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
+
+        try:
+            admission = load_admission_config(args.admission_config)
+        except AdmissionConfigError as error:
+            raise UsageError(str(error)) from None
+    return scan_cluster(kubectl, resources, args.policy_version, admission=admission), kubectl
+
+
+def cmd_check(args) -> int:
+    from kubectl_podsec import report as render
+    from kubectl_podsec.suppress import (
+        apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
+    )
+
+    config = _config(args)
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = load_baseline(args.baseline)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    result, kubectl = _check_report(args, config)
+    for warning in kubectl.warnings if kubectl else ():
+        print(warning, file=sys.stderr)
+    apply_exemptions(result.objects, config)
+    stale = apply_baseline(result.objects, baseline) if baseline is not None else None
+    if args.write_baseline and not result.errors:
+        write_baseline(args.write_baseline, result.objects)
+        apply_baseline(result.objects, load_baseline(args.write_baseline))
+        print(f"wrote {args.write_baseline}", file=sys.stderr)
     data = render.report_data(result, args.level)
+    if stale is not None:
+        data["baseline"] = {"file": args.baseline, "stale": [
+            dict(zip(("kind", "namespace", "name", "check"), key)) for key in stale]}
+        if stale:
+            print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
+                  "rewrite it with --write-baseline to shrink it", file=sys.stderr)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     if args.output == "json":
@@ -181,7 +254,7 @@ def cmd_check(args) -> int:
         sys.stdout.write(render.render_text(data, _painter(sys.stdout)))
     if result.errors:
         return EXIT_ERROR
-    failing = any(obj.verdict.highest < args.level for obj in result.objects)
+    failing = any(effective_highest(obj) < args.level for obj in result.objects)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
@@ -192,6 +265,9 @@ def cmd_fix(args) -> int:
     from kubectl_podsec.manifests import Problem, find_sources, load
     from kubectl_podsec.writes import write_atomically
 
+    if args.kustomize:
+        raise UsageError(f"fix cannot change what kustomize renders: edit the resources and patches under "
+                         f"{args.kustomize} (kubectl podsec fix -R -f {args.kustomize} fixes the files there)")
     specs, resources = _split_inputs(args)
     if not specs:
         if not resources:
@@ -199,6 +275,7 @@ def cmd_fix(args) -> int:
         return cmd_fix_live(args, resources)
     if args.output in ("yaml", "patch"):
         raise UsageError(f"-o {args.output} is for a live object (TYPE/NAME); for files use diff or json")
+    config = _config(args)
     _refuse_terminal_stdin(specs)
     results, problems = [], []
     for source in find_sources(specs, args.recursive):
@@ -211,7 +288,7 @@ def cmd_fix(args) -> int:
         if problem:
             problems.append(problem)
             continue
-        results.append(fix_source(source, args.level, args.policy_version, args.unsafe_fixes))
+        results.append(fix_source(source, args.level, args.policy_version, args.unsafe_fixes, config))
     data = render.fix_data(results, args.level, args.policy_version)
     data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
     for problem in problems + [e for r in results for e in r.errors]:
@@ -277,7 +354,7 @@ def cmd_fix_live(args, resources: list) -> int:
     manifest = strip_server_fields(items[0])
     text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
     source = Source(resources[0], None, text)
-    result = fix_source(source, args.level, version, args.unsafe_fixes)
+    result = fix_source(source, args.level, version, args.unsafe_fixes, _config(args))
     for problem in result.errors:
         print(f"error: {problem}", file=sys.stderr)
     if result.errors or result.new_text is None:

@@ -169,3 +169,18 @@ def controller_of(obj: dict) -> Optional[dict]:
         if reference.get("controller"):
             return reference
     return None
+
+
+def render_kustomize(binary: str, directory: str) -> str:
+    """`kubectl kustomize DIR`, as text; ClusterError with kubectl's own message otherwise."""
+    try:
+        completed = subprocess.run([binary, "kustomize", directory], env=dict(os.environ, KUBERC="off"),
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    except FileNotFoundError:
+        raise ClusterError(f"kubectl not found ({binary}); -k needs it to render {directory}") from None
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"kubectl kustomize {directory} did not finish within 300s") from None
+    if completed.returncode != 0:
+        message = " ".join(completed.stderr.decode("utf-8", "replace").split()) or f"exit {completed.returncode}"
+        raise ClusterError(f"kubectl kustomize {directory}: {message}")
+    return completed.stdout.decode("utf-8", "replace")

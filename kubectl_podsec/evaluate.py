@@ -29,6 +29,7 @@ class Verdict:
     highest: Level
     passes: dict  # Level -> bool, for baseline and restricted
     violations: tuple
+    failing: dict = None  # Level -> ids of the checks that level's check set fails
 
 
 def failures(meta: dict, spec: dict, level: Level, version: Version, cache=None) -> list:
@@ -67,7 +68,8 @@ def evaluate(meta: dict, spec: dict, version: Version, prefix: tuple = ()) -> Ve
                 continue  # a baseline check that restricted runs too: report it once
             seen.add(check.id)
             violations.append(_violation(level, check.id, result, prefix))
-    return Verdict(highest, passes, tuple(violations))
+    failing = {level: tuple(check.id for check, _ in per_level[level]) for level in GATED_LEVELS}
+    return Verdict(highest, passes, tuple(violations), failing)
 
 
 def _violation(level: Level, check_id: str, result: CheckResult, prefix: tuple) -> Violation:

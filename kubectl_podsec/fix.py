@@ -15,9 +15,11 @@ from kubectl_podsec.checks import BY_ID, NEWEST_VERSION
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.fixplan import Plan
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Problem, Source, documents
+from kubectl_podsec.config import exemptions_for
+from kubectl_podsec.manifests import Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
 from kubectl_podsec.scan import objects_in
+from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
 MAX_ROUNDS = 4
@@ -41,6 +43,8 @@ class ObjectFix:
     notes: list = field(default_factory=list)  # Note(check, message): what needs a human
     refused: Optional[str] = None
     after: object = None  # Verdict of the fixed text
+    exemptions: tuple = ()
+    workload: object = None
 
 
 @dataclass
@@ -60,10 +64,13 @@ class _Errors:
         self.errors = []
 
 
-def plan_object(workload, level: Level, version, unsafe: bool) -> Plan:
+def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = ()) -> Plan:
     """Ask every failing check's fix for edits until nothing more can be done."""
     plan = Plan(copy.deepcopy(workload.pod_meta), copy.deepcopy(workload.pod_spec), unsafe, version,
                 prefix=workload.prefix)
+    if exemptions:
+        plan.exempt = lambda check, path: exemption_for(exemptions, workload, check,
+                                                        (workload.prefix + path,)) is not None
     for _ in range(MAX_ROUNDS):
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
@@ -81,10 +88,16 @@ def _defaulted(kind: str, spec: dict) -> dict:
     return spec
 
 
-def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool) -> SourceFix:
+def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None) -> SourceFix:
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     found = _Errors()
+    templates = helm_templates(source.text)
+    if templates:  # fixing rendered output would be lost at the next render
+        names = ", ".join(sorted({template for _, template in templates})[:5])
+        result.errors.append(Problem(source.name, templates[0][0] + 1, 1, "this is `helm template` output; "
+                                     f"fix the chart's templates instead ({names})"))
+        return result
     planned = []  # (ObjectFix, Plan)
     for document, item, node in _objects(source, found):
         try:
@@ -99,9 +112,12 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
                           workload.prefix)
         fixed = ObjectFix(document.index, item, node.start_mark.line + 1, node.start_mark.column + 1,
                           workload.kind, workload.name, workload.namespace, workload.prefix, before)
+        fixed.workload = workload
         result.objects.append(fixed)
-        plan = plan_object(workload, level, effective, unsafe)
+        exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
+        plan = plan_object(workload, level, effective, unsafe, exemptions)
         fixed.notes = list(plan.notes)
+        fixed.exemptions = exemptions
         try:  # refuse the whole object before touching any of it
             patcher = Patcher(source.text, node, detect_style(source.text, document.root),
                               shared_nodes(document.root, source.text))
@@ -199,9 +215,10 @@ def _verify(source: Source, new_text: str, result: SourceFix, version) -> Option
 
 
 def remaining(fixed: ObjectFix, level: Level) -> list:
-    """Violations at `level` or below that the fixed text still has."""
+    """Violations at `level` or below that the fixed text still has, exemptions aside."""
     verdict = fixed.after or fixed.before
-    return [v for v in verdict.violations if v.level <= level]
+    return [v for v in verdict.violations if v.level <= level
+            and not exemption_for(fixed.exemptions, fixed.workload, v.check, v.paths)]
 
 
 def human_notes(fixed: ObjectFix, level: Level) -> list:

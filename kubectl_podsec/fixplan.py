@@ -39,6 +39,7 @@ class Plan:
     unsafe: bool = False
     version: object = None  # the policy Version being fixed for
     prefix: tuple = ()  # where the pod is in its object, for messages
+    exempt: object = None  # callable(check id, pod-relative path) -> bool: leave it alone
     edits: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -55,7 +56,9 @@ class Plan:
                 return default
         return default if node is None else node
 
-    def allowed(self, check: str, safe: bool, what: str) -> bool:
+    def allowed(self, check: str, safe: bool, what: str, path: tuple = ()) -> bool:
+        if self.exempt is not None and self.exempt(check, path):
+            return False
         if safe or self.unsafe:
             return True
         self.needs_human(check, f"{what} (--unsafe-fixes does this; it may break the workload)")
@@ -75,7 +78,7 @@ class Plan:
         old = self.get(path, MISSING)
         if old is not MISSING and old == value and type(old) is type(value):
             return True
-        if not self.allowed(check, safe, what or f"set {self.dotted(path)} to {json.dumps(value)}"):
+        if not self.allowed(check, safe, what or f"set {self.dotted(path)} to {json.dumps(value)}", path):
             return False
         parent = self._parent(path, create=True)
         parent[path[-1]] = value
@@ -86,7 +89,7 @@ class Plan:
         old = self.get(path, MISSING)
         if old is MISSING:
             return True
-        if not self.allowed(check, safe, what or f"remove {self.dotted(path)}"):
+        if not self.allowed(check, safe, what or f"remove {self.dotted(path)}", path):
             return False
         del self._parent(path)[path[-1]]
         self.edits.append(Edit(check, "remove", path, None, old, safe))
@@ -96,7 +99,7 @@ class Plan:
         current = self.get(path, MISSING)
         if current is MISSING:
             return self.set(check, path, [item], safe)
-        if not self.allowed(check, safe, f"add {item} to {self.dotted(path)}"):
+        if not self.allowed(check, safe, f"add {item} to {self.dotted(path)}", path):
             return False
         current.append(item)
         self.edits.append(Edit(check, "append", path, item, None, safe))
@@ -107,7 +110,8 @@ class Plan:
         doomed = [i for i, item in enumerate(current) if item in items]
         if not doomed:
             return True
-        if not self.allowed(check, safe, what or f"remove {', '.join(map(str, items))} from {self.dotted(path)}"):
+        if not self.allowed(check, safe, what or f"remove {', '.join(map(str, items))} from {self.dotted(path)}",
+                            path):
             return False
         if len(doomed) == len(current):
             return self.remove(check, path, safe, what)

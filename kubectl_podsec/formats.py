@@ -2,8 +2,11 @@
 report viewers) and GitHub Actions workflow commands.
 
 Each renderer is a pure function of the dict that `report.report_data(report, gate)` returns
-(README "Output"). All three report the violations that keep a workload from the gate
-(`data["level"]`): those at the gate or below, the same ones that set the exit code to 1.
+(README "Output"). All three report the violations at the gate level (`data["level"]`) or
+below: those that set the exit code to 1, and those suppressed (a violation whose
+`suppressed` is set, by an exemption or a baseline), which stay visible without failing:
+SARIF marks them with `suppressions`, JUnit lists them in the test case's output, GitHub gets
+a notice instead of an error.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Iterable, Iterator, Optional
+import re
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from kubectl_podsec import __version__
@@ -31,17 +35,22 @@ NO_FILE_SOURCES = ("cluster", "-")
 
 
 def gated_violations(data: dict, obj: dict) -> list:
-    """The violations that keep `obj` from the gate: those at the gate level or below."""
+    """The violations at the gate level or below, suppressed ones included."""
     gate = Level.parse(data["level"])
     return [v for v in obj["violations"] if Level.parse(v["level"]) <= gate]
 
 
-def _has_file(source: str, document: Optional[int] = 0) -> bool:
+def _suppression_note(violation: dict) -> str:
+    suppressed = violation["suppressed"]
+    return f"suppressed by {suppressed.get('by')}" + (f": {suppressed['reason']}" if suppressed.get("reason") else "")
+
+
+def _has_file(source: str, document: int | None = 0) -> bool:
     # A live object has no document index; its source is a label, not a path.
     return source not in NO_FILE_SOURCES and document is not None
 
 
-def _relative_path(source: str, root: str) -> Optional[str]:
+def _relative_path(source: str, root: str) -> str | None:
     """`source` relative to `root` with forward slashes, or None when it lies outside."""
     try:
         relative = os.path.relpath(os.path.abspath(source), os.path.abspath(root))
@@ -61,7 +70,7 @@ def _object_title(obj: dict) -> str:
     return f"{obj['kind']}/{obj['name']}{namespace}"
 
 
-def _position(obj: dict, violation: Optional[dict]) -> tuple:
+def _position(obj: dict, violation: dict | None) -> tuple:
     """(line, column) of the violation, else of its object; (None, None) when unknown."""
     if violation is not None and violation.get("line") is not None:
         return violation["line"], violation.get("column")
@@ -171,7 +180,7 @@ def _logical_location(obj: dict) -> dict:
             "fullyQualifiedName": f"{qualified}{obj['kind']}/{obj['name']}", "kind": "resource"}
 
 
-def sarif_result(obj: dict, violation: dict, rule_index: Optional[int], root: str) -> dict:
+def sarif_result(obj: dict, violation: dict, rule_index: int | None, root: str) -> dict:
     message = f"{_object_title(obj)}: {violation['reason']}: {violation['detail']}"
     if _has_file(obj["source"], obj.get("document")):
         places = violation.get("locations") or [{"line": None, "column": None, "field": violation.get("field")}]
@@ -198,6 +207,10 @@ def sarif_result(obj: dict, violation: dict, rule_index: Optional[int], root: st
     }
     if rule_index is not None:
         result["ruleIndex"] = rule_index
+    if violation.get("suppressed"):
+        # Both kinds live outside the manifest (.podsec.yaml, a baseline file).
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": _suppression_note(violation)}]
     if related:
         result["relatedLocations"] = related
     return result
@@ -255,8 +268,8 @@ def render_sarif(data: dict, checks: Iterable, root: str = ".") -> str:
 
 def render_junit(data: dict) -> str:
     """JUnit XML for `check -o junit`: a testsuite per source, a testcase per object (failing
-    with a <failure> per violation that keeps it from the gate), an <error> testcase per input
-    that could not be read. GitLab keys test cases by classname and name, so names are made
+    with a <failure> per violation that keeps it from the gate; suppressed ones are listed in
+    its <system-out>), an <error> testcase per input that could not be read. GitLab keys test cases by classname and name, so names are made
     unique within a source."""
     import xml.etree.ElementTree as ET
 
@@ -281,29 +294,35 @@ def render_junit(data: dict) -> str:
         where = f"document {obj['document']}" if obj.get("document") is not None else ""
         if obj.get("item") is not None:
             where += f", item {obj['item']}"
-        case = ET.Element("testcase", {"classname": source, "name": unique(suite, _object_title(obj), where),
-                                       "time": "0"})
+        case = ET.Element("testcase", {"classname": _xml(source),
+                                       "name": _xml(unique(suite, _object_title(obj), where)), "time": "0"})
         if _has_file(source, obj.get("document")):
-            case.set("file", source)
-        violations = gated_violations(data, obj)
+            case.set("file", _xml(source))
+        violations = [v for v in gated_violations(data, obj) if not v.get("suppressed")]
         for violation in violations:
             line, column = _position(obj, violation)
-            failure = ET.SubElement(case, "failure", {"message": f"{violation['check']}: {violation['reason']}"})
-            failure.text = "\n".join(filter(None, (
+            failure = ET.SubElement(case, "failure", {"message": _xml(f"{violation['check']}: {violation['reason']}")})
+            failure.text = _xml("\n".join(filter(None, (
                 violation["detail"], f"field: {violation['field']}" if violation.get("field") else None,
                 f"at: {_where(source, line, column)}",
-                f"level: {violation['level']}")))
+                f"level: {violation['level']}"))))
+        suppressed = [v for v in gated_violations(data, obj) if v.get("suppressed")]
+        if suppressed:
+            out = ET.SubElement(case, "system-out")
+            out.text = _xml("\n".join(f"{v['check']}: {v['reason']} ({v['detail']}): {_suppression_note(v)}"
+                                      for v in suppressed))
         suite["failures"] += bool(violations)
         suite["cases"].append(case)
     for error in data.get("errors") or []:
         source = error["source"]
         suite = suite_for(source)
         at = f"line {error['line']}" if error.get("line") is not None else ""
-        case = ET.Element("testcase", {"classname": source, "name": unique(suite, "input error", at), "time": "0"})
+        case = ET.Element("testcase", {"classname": _xml(source), "name": _xml(unique(suite, "input error", at)),
+                                       "time": "0"})
         if _has_file(source):
-            case.set("file", source)
-        problem = ET.SubElement(case, "error", {"message": error["message"]})
-        problem.text = f"{_where(source, error.get('line'), error.get('column'))}: {error['message']}"
+            case.set("file", _xml(source))
+        problem = ET.SubElement(case, "error", {"message": _xml(error["message"])})
+        problem.text = _xml(f"{_where(source, error.get('line'), error.get('column'))}: {error['message']}")
         suite["errors"] += 1
         suite["cases"].append(case)
     for skipped in data.get("skipped") or []:
@@ -313,7 +332,7 @@ def render_junit(data: dict) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for source, suite in suites.items():
         counts = {"tests": len(suite["cases"]), "failures": suite["failures"], "errors": suite["errors"]}
-        element = ET.SubElement(root, "testsuite", {"name": source, **{k: str(v) for k, v in counts.items()},
+        element = ET.SubElement(root, "testsuite", {"name": _xml(source), **{k: str(v) for k, v in counts.items()},
                                                     "skipped": "0", "time": "0"})
         element.extend(suite["cases"])
         for key in totals:
@@ -321,8 +340,16 @@ def render_junit(data: dict) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", "0")
-    ET.indent(root) if hasattr(ET, "indent") else None  # Python 3.9+
+    ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# XML 1.0 cannot carry most control characters, which a JSON manifest can spell (\u0001).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
 
 
 def _where(source: str, line, column) -> str:
@@ -356,9 +383,12 @@ def github_lines(data: dict, root: str = ".") -> Iterator[str]:
         for violation in gated_violations(data, obj):
             line, column = _position(obj, violation)
             place = {"file": _display_path(obj["source"], root), "line": line, "col": column} if has_file else {}
-            yield workflow_command(
-                "error", f"{_object_title(obj)}: {violation['reason']} ({violation['detail']})",
-                {**place, "title": f"podsec {violation['check']}"})
+            message = f"{_object_title(obj)}: {violation['reason']} ({violation['detail']})"
+            if violation.get("suppressed"):
+                yield workflow_command("notice", f"{message}; {_suppression_note(violation)}",
+                                       {**place, "title": f"podsec {violation['check']} (suppressed)"})
+            else:
+                yield workflow_command("error", message, {**place, "title": f"podsec {violation['check']}"})
     for error in data.get("errors") or []:
         if _has_file(error["source"]):
             place = {"file": _display_path(error["source"], root), "line": error.get("line"),
@@ -371,6 +401,7 @@ def github_lines(data: dict, root: str = ".") -> Iterator[str]:
 
 def render_github(data: dict, root: str = ".") -> str:
     """GitHub Actions workflow commands for `check -o github`: an `::error` annotation per
-    violation that keeps a workload from the gate, and per unreadable input. File paths are
-    relative to `root` (GitHub resolves them from the repository root)."""
+    violation that keeps a workload from the gate (a `::notice` if it is suppressed), and per
+    unreadable input. File paths are relative to `root` (GitHub resolves them from the
+    repository root)."""
     return "".join(line + "\n" for line in github_lines(data, root))

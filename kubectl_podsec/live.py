@@ -12,12 +12,14 @@ from kubectl_podsec.evaluate import evaluate
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.manifests import Problem
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject
+from kubectl_podsec.suppress import Suppression
 from kubectl_podsec.workloads import PruneError, Skipped, workload_from_value
 
 SOURCE = "cluster"
 
 
-def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None) -> Report:
+def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None,
+                 admission=None) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
     that one forbidden kind does not hide the others."""
     report = Report(version)
@@ -50,8 +52,15 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         result.extra = {"owner": {"kind": owner.get("kind"), "name": owner.get("name")} if owner else None,
                         "pods": 1 if workload.kind == "Pod" else 0}
         namespace_labels = labels.get(workload.namespace)
+        if admission is not None:
+            namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
+            exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"))
+            if exempt:
+                result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
         if namespace_labels is not None:
             result.extra["enforce"] = enforce_verdict(workload, namespace_labels, version)
+            if result.extra["enforce"] and result.suppressed and len(result.suppressed) == len(verdict.violations):
+                result.extra["enforce"]["passes"] = True  # exempt: the API server admits it unchecked
         results.append(result)
     report.objects = group_pods(results)
     return report

@@ -405,3 +405,19 @@ def _allowed_alias_ratio(decoded: int) -> float:
 
 def is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and not node.style and node.tag is None and node.value in ("", "~", "null", "Null", "NULL")
+
+
+_HELM_SOURCE_RE = re.compile(r"^# Source: (\S.*?)\s*$", re.M)
+
+
+def helm_templates(text: str) -> list:
+    """(line, template) of every `# Source: chart/templates/x.yaml` comment that `helm
+    template` writes before each document it renders."""
+    if "# Source: " not in text:
+        return []
+    found, line, previous = [], 0, 0
+    for match in _HELM_SOURCE_RE.finditer(text):
+        line += text.count("\n", previous, match.start())
+        previous = match.start()
+        found.append((line, match.group(1)))
+    return found

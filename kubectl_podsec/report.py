@@ -27,6 +27,8 @@ def report_data(report, gate: Level) -> dict:
 
 def object_data(result) -> dict:
     workload, verdict = result.workload, result.verdict
+    from kubectl_podsec.suppress import effective_highest
+
     data = {
         "source": result.source, "document": result.document, "item": result.item,
         "line": result.line, "column": result.column,
@@ -34,6 +36,7 @@ def object_data(result) -> dict:
         "namespace": workload.namespace or None, "name": workload.name,
         "highest": str(verdict.highest),
         "levels": {str(level): verdict.passes[level] for level in GATED_LEVELS},
+        "effectiveHighest": str(effective_highest(result)),
         "violations": [],
     }
     data.update(result.extra)
@@ -43,9 +46,12 @@ def object_data(result) -> dict:
         locations = [{"path": format_path(found), "line": line, "column": column, "field": format_path(path)}
                      for path, (found, line, column) in zip(violation.paths, positions)]
         first = locations[0] if locations else {"path": None, "line": None, "column": None, "field": None}
+        suppressed = result.suppressed.get(violation.check)
         data["violations"].append({"level": str(violation.level), "check": violation.check,
                                    "reason": violation.reason, "detail": violation.detail, **first,
-                                   "locations": locations})
+                                   "locations": locations,
+                                   "suppressed": {"by": suppressed.by, "reason": suppressed.reason}
+                                   if suppressed else None})
     return data
 
 
@@ -89,15 +95,21 @@ def render_text(data: dict, paint) -> str:
         if enforce:
             verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: " + \
                 ("allowed" if enforce["passes"] else paint("denied", "red"))
-        lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}{pods}: "
+        template = f" [from {obj['template']}]" if obj.get("template") else ""
+        effective = obj.get("effectiveHighest", highest)
+        if effective != highest:
+            verdict += f" ({effective} with exemptions or baseline)"
+        lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}{pods}{template}: "
                      f"highest={paint(highest, LEVEL_COLOURS[highest])}{verdict}")
         next_level = _next_level(highest)
         shown = [v for v in obj["violations"] if next_level and v["level"] == next_level]
         for violation in shown:
             location = _where(obj["source"], violation["line"], violation["column"]) + ": " \
                 if violation["line"] is not None else ""
+            suppressed = violation.get("suppressed")
+            note = f" [{suppressed['by']}: {suppressed['reason']}]" if suppressed else ""
             lines.append(f"  {location}{paint(violation['check'], 'bold')}: {violation['reason']} "
-                         f"({violation['detail']})")
+                         f"({violation['detail']}){note}")
             lines.append(f"      at {violation['field']}")
         hidden = len(obj["violations"]) - len(shown)
         if hidden and shown:
@@ -109,7 +121,8 @@ def render_text(data: dict, paint) -> str:
 def summary_line(data: dict) -> str:
     counts = Counter(obj["highest"] for obj in data["objects"])
     gate = data["level"]
-    failing = sum(1 for obj in data["objects"] if Level.parse(obj["highest"]) < Level.parse(gate))
+    failing = sum(1 for obj in data["objects"]
+                  if Level.parse(obj.get("effectiveHighest", obj["highest"])) < Level.parse(gate))
     parts = [f"{len(data['objects'])} workloads: {counts['restricted']} restricted, "
              f"{counts['baseline']} baseline, {counts['privileged']} privileged"]
     parts.append(f"{failing} below {gate}")

@@ -6,6 +6,7 @@ never prints.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
@@ -14,7 +15,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
-from kubectl_podsec.manifests import Document, Problem, Source, documents, find_sources, is_empty, load
+from kubectl_podsec.manifests import (
+    Document, Problem, Source, documents, find_sources, helm_templates, is_empty, load,
+)
 from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, mapping
 
@@ -31,6 +34,7 @@ class ObjectResult:
     # For each violation, the (line, column) of each of its paths.
     positions: tuple = ()
     extra: dict = field(default_factory=dict)  # owner, pod count, ... (live clusters)
+    suppressed: dict = field(default_factory=dict)  # check id -> Suppression
 
 
 @dataclass
@@ -75,13 +79,15 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
 def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
     """Add the source's verdicts to the report; returns how many documents it has."""
     effective = version.resolve(NEWEST_VERSION)
-    count = 0
+    count, templates, previous_end = 0, helm_templates(source.text), -1
     for document in documents(source):
         index = document.index if isinstance(document, Document) else document.document
         count = index + 1
         if isinstance(document, Problem):
             report.errors.append(document)
             continue
+        template = _template_of(templates, previous_end, document.root.start_mark.line) if templates else None
+        previous_end = document.root.end_mark.line
         for item, node in objects_in(document, report):
             try:
                 found = workload_from_node(node)
@@ -97,8 +103,18 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
             found.located = found.node = None  # only needed for positions; free the nodes
             mark = node.start_mark
             report.objects.append(ObjectResult(source.name, index, item, mark.line + 1, mark.column + 1,
-                                               found, verdict, positions))
+                                               found, verdict, positions,
+                                               {"template": template} if template else {}))
     return count
+
+
+def _template_of(templates: list, after_line: int, line: int) -> Optional[str]:
+    """The helm template a document was rendered from: the last `# Source:` comment
+    between the previous document and this one."""
+    position = bisect.bisect_left(templates, (line, ""))
+    if position and templates[position - 1][0] > after_line:
+        return templates[position - 1][1]
+    return None
 
 
 # Below this size a second process costs more than it saves.

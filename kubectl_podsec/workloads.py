@@ -16,19 +16,42 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.yamlnodes import NodeError, describe, is_null, mapping, scalar
 
-# Where each kind keeps its pod: (API groups, path to the pod template or () for a Pod).
-# `extensions` is accepted for old manifests of the apps kinds; the template is the same.
-KINDS = {
-    "Pod": (("",), ()),
-    "PodTemplate": (("",), ("template",)),
-    "ReplicationController": (("",), ("spec", "template")),
-    "ReplicaSet": (("apps", "extensions"), ("spec", "template")),
-    "Deployment": (("apps", "extensions"), ("spec", "template")),
-    "StatefulSet": (("apps",), ("spec", "template")),
-    "DaemonSet": (("apps", "extensions"), ("spec", "template")),
-    "Job": (("batch",), ("spec", "template")),
-    "CronJob": (("batch",), ("spec", "jobTemplate", "spec", "template")),
+# Where each kind keeps its pod: (API group, kind) -> path to the pod template, () for a Pod.
+# PSA itself covers the first nine (matched by group, any version); `extensions` is accepted
+# for old manifests of the apps kinds.
+BUILTIN_TEMPLATES = {
+    ("", "Pod"): (),
+    ("", "PodTemplate"): ("template",),
+    ("", "ReplicationController"): ("spec", "template"),
+    ("apps", "ReplicaSet"): ("spec", "template"),
+    ("apps", "Deployment"): ("spec", "template"),
+    ("apps", "StatefulSet"): ("spec", "template"),
+    ("apps", "DaemonSet"): ("spec", "template"),
+    ("batch", "Job"): ("spec", "template"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+    ("extensions", "ReplicaSet"): ("spec", "template"),
+    ("extensions", "Deployment"): ("spec", "template"),
+    ("extensions", "DaemonSet"): ("spec", "template"),
 }
+# Popular custom resources whose controllers create pods from a template. PSA does not see
+# these objects, only their pods, so a verdict here is what those pods would get.
+CUSTOM_TEMPLATES = {
+    ("argoproj.io", "Rollout"): ("spec", "template"),
+    ("apps.kruise.io", "CloneSet"): ("spec", "template"),
+    ("apps.kruise.io", "StatefulSet"): ("spec", "template"),
+    ("apps.kruise.io", "DaemonSet"): ("spec", "template"),
+    ("apps.kruise.io", "BroadcastJob"): ("spec", "template"),
+    ("serving.knative.dev", "Service"): ("spec", "template"),
+    ("serving.knative.dev", "Configuration"): ("spec", "template"),
+    ("keda.sh", "ScaledJob"): ("spec", "jobTargetRef", "template"),
+}
+TEMPLATES = {**BUILTIN_TEMPLATES, **CUSTOM_TEMPLATES}
+
+
+def register_templates(entries: dict) -> None:
+    """Add (group, kind) -> path entries from the user's configuration."""
+    TEMPLATES.update(entries)
+
 
 VOLUME_SOURCES = (
     "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs",
@@ -234,10 +257,7 @@ def api_group(api_version) -> str:
 
 def template_path(kind: str, api_version) -> Optional[tuple]:
     """Where the pod of this kind is, or None when the kind carries no pod."""
-    entry = KINDS.get(kind)
-    if entry is None or api_group(api_version) not in entry[0]:
-        return None
-    return entry[1]
+    return TEMPLATES.get((api_group(api_version), kind))
 
 
 @dataclass

@@ -377,8 +377,8 @@ def test_no_colour_when_piped(tmp_path):
 
 
 OBJECT_KEYS = {"source", "document", "item", "line", "column", "apiVersion", "kind", "namespace", "name",
-               "highest", "levels", "violations"}
-VIOLATION_KEYS = {"level", "check", "reason", "detail", "path", "line", "column", "field", "locations"}
+               "highest", "levels", "effectiveHighest", "violations"}
+VIOLATION_KEYS = {"level", "check", "reason", "detail", "path", "line", "column", "field", "locations", "suppressed"}
 LOCATION_KEYS = {"path", "line", "column", "field"}
 ERROR_KEYS = {"source", "document", "line", "column", "message"}
 
@@ -463,6 +463,7 @@ def test_json_violation_matches_readme_example(podsec, tmp_path):
         "field": "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation",
         "locations": [{"path": "spec.template.spec.containers[0].securityContext", "line": 16, "column": 11,
                        "field": "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation"}],
+        "suppressed": None,
     }]
 
 

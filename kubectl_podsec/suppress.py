@@ -1,0 +1,121 @@
+"""Findings that do not fail the gate: exemptions from `.podsec.yaml` (each with its reason)
+and a baseline of findings accepted earlier. They stay visible in every output."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from kubectl_podsec.checks.util import CONTAINER_FIELDS
+from kubectl_podsec.config import Config, exemptions_for
+from kubectl_podsec.evaluate import GATED_LEVELS
+from kubectl_podsec.levels import Level
+
+BASELINE_KIND = "PodsecBaseline"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    by: str  # "exemption" or "baseline"
+    reason: str
+
+
+def containers_of(workload, paths: tuple) -> Optional[set]:
+    """Names of the containers the paths point into; None if one points elsewhere."""
+    names = set()
+    depth = len(workload.prefix)
+    for path in paths:
+        rest = path[depth:]
+        if len(rest) < 3 or rest[0] != "spec" or rest[1] not in CONTAINER_FIELDS:
+            return None
+        containers = workload.pod_spec.get(rest[1]) or []
+        names.add(containers[rest[2]].get("name", "") if rest[2] < len(containers) else "")
+    return names
+
+
+def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Optional[Suppression]:
+    import fnmatch
+
+    for exemption in exemptions:
+        if not exemption.covers_check(check_id):
+            continue
+        if exemption.container is not None:
+            names = containers_of(workload, paths)
+            if not names or not all(fnmatch.fnmatchcase(name, exemption.container) for name in names):
+                continue
+        return Suppression("exemption", exemption.reason)
+    return None
+
+
+def apply_exemptions(results: list, config: Optional[Config]) -> None:
+    for result in results:
+        w = result.workload
+        exemptions = exemptions_for(config, w.kind, w.namespace, w.name)
+        if not exemptions:
+            continue
+        for violation in result.verdict.violations:
+            found = exemption_for(exemptions, w, violation.check, violation.paths)
+            if found:
+                result.suppressed[violation.check] = found
+
+
+def effective_highest(result) -> Level:
+    """The highest level passed once suppressed findings no longer count."""
+    verdict = result.verdict
+    if not result.suppressed or verdict.failing is None:
+        return verdict.highest
+    highest = Level.PRIVILEGED
+    for level in GATED_LEVELS:
+        if any(check not in result.suppressed for check in verdict.failing[level]):
+            break
+        highest = level
+    return highest
+
+
+def finding_key(result, check_id: str) -> tuple:
+    w = result.workload
+    return (w.kind, w.namespace or "", w.name, check_id)
+
+
+def write_baseline(path: str, results: list) -> None:
+    findings = sorted({finding_key(r, v.check) for r in results for v in r.verdict.violations})
+    body = {"apiVersion": "kubectl-podsec/v1", "kind": BASELINE_KIND,
+            "findings": [dict(zip(("kind", "namespace", "name", "check"), key)) for key in findings]}
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(body, handle, indent=1)
+        handle.write("\n")
+    os.replace(temporary, path)
+
+
+def load_baseline(path: str) -> set:
+    """The finding keys of a baseline file; ValueError with a readable message otherwise."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            body = json.load(handle)
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: not a baseline file: {error}") from None
+    if not isinstance(body, dict) or body.get("kind") != BASELINE_KIND or not isinstance(body.get("findings"), list):
+        raise ValueError(f"{path}: not a baseline file (kind {BASELINE_KIND} with a findings list)")
+    keys = set()
+    for index, entry in enumerate(body["findings"]):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("kind", "name", "check")):
+            raise ValueError(f"{path}: findings[{index}] needs kind, name and check")
+        keys.add((entry["kind"], entry.get("namespace") or "", entry["name"], entry["check"]))
+    return keys
+
+
+def apply_baseline(results: list, keys: set) -> list:
+    """Suppress baselined findings; returns the baseline entries that no longer occur."""
+    seen = set()
+    for result in results:
+        for violation in result.verdict.violations:
+            key = finding_key(result, violation.check)
+            if key in keys:
+                seen.add(key)
+                result.suppressed.setdefault(violation.check, Suppression("baseline", "in the baseline"))
+    return sorted(keys - seen)
