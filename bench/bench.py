@@ -11,6 +11,10 @@ is shared and noisy, so a slow spell hits every measurement alike):
 * check: `kubectl-podsec check -o json -f CORPUS`; target: at most 1.0x the baseline.
 * fix: `kubectl-podsec fix --dry-run -f CORPUS`; target: at most 2.5x the baseline. Reported as
   "not available" while the command has no `fix` subcommand.
+* with --live-cluster (or --live-only): `kubectl podsec check -A -o json` against
+  `kubectl get pods -A -o json > /dev/null`, both through the real kubectl, from a local
+  synthetic apiserver (tests/kube_replay.py) serving 10,000 pods in 100 namespaces in pages;
+  target: our extra time at most 0.5 of kubectl's own. Also the peak RSS of our own process.
 
 Exit status: 0 when every measured target passes, 1 when one fails, 2 when the harness could not
 measure (libyaml missing, command not found, a run crashed or exited with a status other than
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +53,9 @@ import corpus  # bench/corpus.py: run as a script, this file's directory is on s
 import yaml
 
 TARGETS = {"check": 1.0, "fix": 2.5}
+# Live cluster: our extra time over `kubectl get pods -A -o json`, as a fraction of kubectl's.
+LIVE_EXTRA_TARGET = 0.5
+TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"  # kube_replay.py lives there
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "results.json"
 BASELINE_CODE = (
     "import sys, yaml\n"
@@ -82,6 +90,8 @@ class Measurement:
     target: float | None = None  # highest allowed ratio to the baseline; None: no target
     podsec: bool = False  # exit 1 is success (violations found); exit 2 may mean "not there"
     needs_output: bool = False  # an empty stdout means it did not do the work
+    env: dict | None = None  # the command's environment; None: this process's
+    stdout: Path | None = None  # where its stdout goes; None: <name>.out in the workdir
     runs: list = field(default_factory=list)
     unavailable: str | None = None
 
@@ -138,14 +148,15 @@ with open(report, "w") as f:
 """
 
 
-def run_child(argv: list, stdout_path: Path, stderr_path: Path, timeout: float) -> Run:
+def run_child(argv: list, stdout_path: Path, stderr_path: Path, timeout: float,
+              env: dict | None = None) -> Run:
     """Run argv to completion: its wall time, exit code and its own peak RSS."""
-    report = stdout_path.with_suffix(".rusage")
+    report = stderr_path.with_suffix(".rusage")  # stdout may be /dev/null
     report.unlink(missing_ok=True)
     launcher = [sys.executable, "-S", "-c", LAUNCHER_CODE, str(report)]
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(launcher + argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, start_new_session=True)
+                                stderr=err, start_new_session=True, env=env)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -161,7 +172,8 @@ def run_child(argv: list, stdout_path: Path, stderr_path: Path, timeout: float) 
     seconds, exit_code, max_rss = text.split()
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
     rss = int(max_rss) // 1024 if sys.platform == "darwin" else int(max_rss)
-    return Run(float(seconds), int(exit_code), rss, stdout_path.stat().st_size)
+    size = stdout_path.stat().st_size if stdout_path.is_file() else None
+    return Run(float(seconds), int(exit_code), rss, size)
 
 
 def baseline_in_process(data: bytes) -> Callable[[], float]:
@@ -186,9 +198,9 @@ def run_rounds(measurements: list, repeat: int, workdir: Path, timeout: float) -
             if m.in_process:
                 m.runs.append(Run(m.in_process()))
             else:
-                stdout_path = workdir / f"{m.name}.out"
+                stdout_path = m.stdout or workdir / f"{m.name}.out"
                 stderr_path = workdir / f"{m.name}.err"
-                run = run_child(m.argv, stdout_path, stderr_path, timeout)
+                run = run_child(m.argv, stdout_path, stderr_path, timeout, m.env)
                 if not _accept(m, run, stderr_path.read_text(errors="replace"), round_no):
                     progress.append(f"{m.name} n/a")
                     continue
@@ -228,28 +240,153 @@ def _tail(text: str, lines: int) -> str:
     return "\n".join("  | " + line for line in kept) if kept else "  (no stderr)"
 
 
-# --- the live-cluster section (hook) ------------------------------------------------------------
+# --- the live-cluster section ------------------------------------------------------------------
+
+# `kubectl podsec` finds the plugin as `kubectl-podsec` on PATH; this one runs the command
+# under test. With PODSEC_BENCH_PIDFILE set (only in the untimed memory run) it first writes
+# its pid, which `exec` hands on to the command, so that the command's own memory can be read.
+PLUGIN_WRAPPER = """#!/bin/sh
+if [ -n "$PODSEC_BENCH_PIDFILE" ]; then echo $$ > "$PODSEC_BENCH_PIDFILE"; fi
+exec {command} "$@"
+"""
 
 
 def live_cluster_section(args: argparse.Namespace, podsec: list) -> dict | None:
-    """HOOK for the live-cluster benchmark: not written yet, returns None.
+    """`kubectl podsec check -A -o json` against `kubectl get pods -A -o json > /dev/null`.
 
-    To be filled in once there is a local synthetic API server. The intended shape:
+    Both go through the real kubectl (the one on PATH) to SyntheticCluster from
+    tests/kube_replay.py on loopback: args.live_pods pods in args.live_namespaces namespaces,
+    plus the other eight workload kinds, listed in pages of 500 (kubectl's default chunk
+    size) through continue tokens. Every list is generated and rendered once before anything
+    is timed, and kubectl's discovery cache is filled, so that both sides start alike. Best
+    of args.repeat, interleaved as in the file benchmark.
 
-    1. Start the synthetic kube-apiserver on loopback (serving N pods across namespaces, e.g.
-       built from ../shared/recordings) and write a kubeconfig for it into a temp dir.
-    2. Build two Measurement objects and time them with run_rounds(), best of args.repeat,
-       interleaved, exactly like the file benchmark:
-         - baseline: `kubectl get pods -A -o json` (KUBECONFIG set, stdout to a file)
-         - check:    `kubectl podsec check -A` (through kubectl's plugin discovery), with a
-                     target ratio to be decided
-    3. Return {"pods": N, "server": "...", "measurements": summarize(...)}. main() stores it
-       under "live_cluster" in the JSON and prints it with print_table().
-    4. Stop the server in a `finally`.
-
-    Report no figure that was not measured: return None to leave the section out.
+    Reported: our extra time as a fraction of kubectl's own (target LIVE_EXTRA_TARGET; in the
+    table the same target shows as a ratio of 1 + LIVE_EXTRA_TARGET), the peak RSS of each
+    command with the processes it runs (for the plugin, that includes its kubectl), and the
+    peak RSS of the plugin's own process (its VmHWM, from one more, untimed, run; Linux).
+    Returns None, leaving the section out, when kubectl is not on PATH.
     """
-    return None
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("live cluster: kubectl is not on PATH; section left out", file=sys.stderr)
+        return None
+    if str(TESTS_DIR) not in sys.path:
+        sys.path.insert(0, str(TESTS_DIR))
+    import kube_replay  # noqa: E402  (tests/kube_replay.py: the fake apiservers)
+
+    workdir = Path(tempfile.mkdtemp(prefix="podsec-bench-live-"))
+    try:
+        with kube_replay.SyntheticCluster(pods=args.live_pods,
+                                          namespaces=args.live_namespaces) as cluster:
+            start = time.perf_counter()
+            _warm_up(cluster.url, kube_replay.WORKLOADS)
+            generate_seconds = time.perf_counter() - start
+            env = kube_replay.kubectl_env(workdir, cluster.url)
+            env.pop("PODSEC_BENCH_PIDFILE", None)
+            bindir = workdir / "bin"
+            bindir.mkdir()
+            wrapper = bindir / "kubectl-podsec"
+            wrapper.write_text(PLUGIN_WRAPPER.format(command=shlex.join(podsec)))
+            wrapper.chmod(0o755)
+            env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+            subprocess.run([kubectl, "get", "namespaces", "-o", "name"], env=env, check=True,
+                           capture_output=True, timeout=args.timeout)
+
+            baseline = Measurement("kubectl", "kubectl get pods -A -o json",
+                                   argv=[kubectl, "get", "pods", "-A", "-o", "json"],
+                                   env=env, stdout=Path(os.devnull))
+            check = Measurement("podsec", "kubectl podsec check -A -o json",
+                                argv=[kubectl, "podsec", "check", "-A", "-o", "json"],
+                                target=1 + LIVE_EXTRA_TARGET, podsec=True, needs_output=True,
+                                env=env)
+            print(f"live cluster: {args.live_pods:,} pods in {args.live_namespaces} namespaces "
+                  f"(generated in {generate_seconds:.2f} s); kubectl: {kubectl}", file=sys.stderr)
+            cluster.requests.clear()
+            run_rounds([baseline, check], args.repeat, workdir, args.timeout)
+            pages = [r for r in cluster.requests if r.startswith("GET /api/v1/pods?")]
+            if not any("continue=" in r for r in pages):
+                raise HarnessError("the pods were not listed in pages (no continue token sent)")
+            objects = _count_objects(workdir / "podsec.out")
+            own_rss = _own_peak_rss(check.argv, env, workdir, args.timeout)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    measurements = summarize([baseline, check], baseline, None)
+    kubectl_best = measurements["kubectl"]["best_seconds"]
+    extra = measurements["podsec"]["best_seconds"] - kubectl_best
+    extra_ratio = extra / kubectl_best
+    measurements["podsec"].update(extra_seconds=round(extra, 4), extra_ratio=round(extra_ratio, 3))
+    if own_rss is not None:
+        measurements["podsec"]["own_peak_rss_mib"] = round(own_rss / 1024, 1)
+    return {
+        "pods": args.live_pods, "namespaces": args.live_namespaces,
+        "server": "SyntheticCluster (tests/kube_replay.py), plain HTTP on 127.0.0.1",
+        "kubectl": kubectl, "generate_seconds": round(generate_seconds, 3),
+        "pod_pages_per_run": len(pages) // (2 * args.repeat), "objects_reported": objects,
+        "extra_target": LIVE_EXTRA_TARGET, "extra_ratio": round(extra_ratio, 3),
+        "passed": extra_ratio <= LIVE_EXTRA_TARGET,
+        "measurements": measurements,
+    }
+
+
+def _warm_up(url: str, workloads: list) -> None:
+    """Make the synthetic server generate and render every list before anything is timed."""
+    for group_version, plural, _ in workloads + [("v1", "namespaces", "NamespaceList")]:
+        root = "api" if group_version == "v1" else "apis"
+        with urllib.request.urlopen(f"{url}/{root}/{group_version}/{plural}?limit=1") as answer:
+            answer.read()
+
+
+def _own_peak_rss(argv: list, env: dict, workdir: Path, timeout: float) -> int | None:
+    """Peak RSS in KiB of the plugin's own process, without the kubectl it runs: its VmHWM,
+    polled until it exits. Linux only; None elsewhere."""
+    if not Path("/proc/self/status").exists():
+        return None
+    pidfile = workdir / "podsec.pid"
+    peak = None
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.Popen(argv, env=dict(env, PODSEC_BENCH_PIDFILE=str(pidfile)),
+                                stdin=subprocess.DEVNULL, stdout=devnull, stderr=devnull)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                status = Path(f"/proc/{int(pidfile.read_text())}/status").read_text()
+                match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+                if match:
+                    peak = max(peak or 0, int(match.group(1)))
+            except (OSError, ValueError):
+                pass  # not started yet, or already gone
+            time.sleep(0.005)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            raise HarnessError(f"{shlex.join(argv)} did not finish within {timeout:.0f} s")
+    return peak
+
+
+def _count_objects(path: Path) -> int | None:
+    try:
+        return len(json.loads(path.read_bytes())["objects"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def print_live(live: dict) -> None:
+    print_table(f"live cluster: {live['pods']:,} pods in {live['namespaces']} namespaces, "
+                "through the real kubectl; ratio = best / best kubectl get pods",
+                live["measurements"])
+    ours, theirs = live["measurements"]["podsec"], live["measurements"]["kubectl"]
+    verdict = "PASS" if live["passed"] else "FAIL"
+    print(f"  our extra time: {ours['extra_seconds']:.3f} s = {live['extra_ratio']:.2f} of "
+          f"kubectl's own {theirs['best_seconds']:.3f} s (target <= {live['extra_target']:g}): "
+          f"{verdict}")
+    own = ours.get("own_peak_rss_mib")
+    print(f"  peak RSS: kubectl-podsec's own process "
+          f"{'not measured' if own is None else f'{own:.0f} MiB'}, with the kubectl it runs "
+          f"{ours['peak_rss_mib']:.0f} MiB; kubectl get pods {theirs['peak_rss_mib']:.0f} MiB")
+    print(f"  {live['objects_reported']} objects reported; pods listed in "
+          f"{live['pod_pages_per_run']} pages per run")
 
 
 # --- reporting ----------------------------------------------------------------------------------
@@ -315,10 +452,18 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp dir with the corpus and the last outputs")
     parser.add_argument("--live-cluster", action="store_true",
-                        help="also run the live-cluster section (not written yet)")
+                        help="also time `kubectl podsec check -A` against `kubectl get pods -A` "
+                             "on a local synthetic apiserver (needs kubectl on PATH)")
+    parser.add_argument("--live-only", action="store_true",
+                        help="only the live-cluster section: no corpus, no file benchmark")
+    parser.add_argument("--live-pods", type=int, default=10000,
+                        help="pods in the synthetic cluster (default 10000)")
+    parser.add_argument("--live-namespaces", type=int, default=100,
+                        help="namespaces in the synthetic cluster (default 100)")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.workloads < 1:
-        parser.error("--repeat and --workloads must be at least 1")
+    args.live_cluster = args.live_cluster or args.live_only
+    if min(args.repeat, args.workloads, args.live_pods, args.live_namespaces) < 1:
+        parser.error("--repeat, --workloads, --live-pods and --live-namespaces must be at least 1")
 
     workdir = Path(tempfile.mkdtemp(prefix="podsec-bench-"))
     try:
@@ -334,6 +479,8 @@ def main(argv: list | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, workdir: Path) -> int:
+    if args.live_only:
+        return _bench_live_only(args)
     libyaml_version = require_libyaml()
     podsec, podsec_source = find_podsec_command()
 
@@ -369,15 +516,12 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     live = None
     if args.live_cluster:
         live = live_cluster_section(args, podsec)
-        if live is None:
-            print("live cluster: not implemented yet (see live_cluster_section in bench.py)",
-                  file=sys.stderr)
 
     print_table(f"kubectl-podsec benchmark: {args.workloads:,} workloads, "
                 f"{len(data) / 1e6:.1f} MB, best of {args.repeat} interleaved rounds; "
                 "ratio = best / best baseline", summary)
     if live is not None:
-        print_table(f"live cluster: {live.get('pods', '?')} pods", live["measurements"])
+        print_live(live)
 
     results = {
         "schema": "kubectl-podsec-bench/1",
@@ -402,6 +546,28 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     if live:
         failed += [e for e in live["measurements"].values() if e.get("passed") is False]
     return 1 if failed else 0
+
+
+def _bench_live_only(args: argparse.Namespace) -> int:
+    podsec, podsec_source = find_podsec_command()
+    live = live_cluster_section(args, podsec)
+    if live is None:
+        raise HarnessError("the live-cluster section could not run (see above)")
+    print_live(live)
+    results = {
+        "schema": "kubectl-podsec-bench/1",
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "host": {"platform": platform.platform(), "python": platform.python_version(),
+                 "cpus": os.cpu_count()},
+        "corpus": None, "repeat": args.repeat,
+        "command": {"argv": podsec, "source": podsec_source},
+        "targets": TARGETS, "measurements": {}, "live_cluster": live,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {args.out}", file=sys.stderr)
+    return 0 if live["passed"] else 1
 
 
 if __name__ == "__main__":
