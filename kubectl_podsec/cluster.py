@@ -121,7 +121,7 @@ class Kubectl:
             if line.startswith("Warning:"):
                 self.warnings.append(line)
             elif line.strip():
-                errors.append(line.strip())
+                errors.append(line.strip()[len("error: "):] if line.startswith("error: ") else line.strip())
         if completed.returncode != 0 and not errors:
             errors.append(f"kubectl exited with {completed.returncode}")
         return errors if completed.returncode != 0 else []
@@ -130,7 +130,7 @@ class Kubectl:
 def _timeout(kubectl: Kubectl) -> float:
     """A whole kubectl run may make many requests (pages); bound it generously but surely."""
     per_request = _seconds(kubectl.request_timeout or DEFAULT_REQUEST_TIMEOUT) or 30.0
-    return max(120.0, per_request * 20)
+    return max(30.0, per_request * 10)
 
 
 def _seconds(text: str) -> Optional[float]:

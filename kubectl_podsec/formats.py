@@ -16,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 from kubectl_podsec import __version__
@@ -125,7 +126,7 @@ def _markdown_fix(fix: str) -> str:
 def sarif_rule(check) -> dict:
     title, standard, fix = split_doc(check.doc or check.id)
     level = str(check.level)
-    note = _fix_note(check)
+    note = f"{_fix_note(check)} `kubectl podsec explain {check.id}` prints this text."
     return {
         "id": check.id,
         "name": check.id,
@@ -159,8 +160,6 @@ def _artifact_location(source: str, root: str) -> dict:
     if relative is not None:
         return {"uri": quote(relative, safe="/"), "uriBaseId": "%SRCROOT%"}
     # Outside the root: an absolute file URI, which needs no base.
-    from pathlib import Path
-
     return {"uri": Path(os.path.abspath(source)).as_uri()}
 
 
@@ -269,8 +268,8 @@ def render_sarif(data: dict, checks: Iterable, root: str = ".") -> str:
 def render_junit(data: dict) -> str:
     """JUnit XML for `check -o junit`: a testsuite per source, a testcase per object (failing
     with a <failure> per violation that keeps it from the gate; suppressed ones are listed in
-    its <system-out>), an <error> testcase per input that could not be read. GitLab keys test cases by classname and name, so names are made
-    unique within a source."""
+    its <system-out>), an <error> testcase per input that could not be read. GitLab keys test
+    cases by classname and name, so names are made unique within a source."""
     import xml.etree.ElementTree as ET
 
     suites: dict = {}

@@ -3,11 +3,14 @@ namespaces' Pod Security labels against what runs in them."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Optional
 
 from kubectl_podsec.checks import NEWEST_VERSION
-from kubectl_podsec.cluster import WORKLOAD_RESOURCES, ClusterError, Kubectl, controller_of, enforce_labels
+from kubectl_podsec.cluster import (
+    LABEL_PREFIX, WORKLOAD_RESOURCES, ClusterError, Kubectl, controller_of, enforce_labels,
+)
 from kubectl_podsec.evaluate import evaluate
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.manifests import Problem
@@ -24,7 +27,7 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
     that one forbidden kind does not hide the others."""
     report = Report(version)
     try:
-        if version.requested is None:
+        if version.cap is None:  # `latest`, here or in a namespace label, means the server's rules
             version = version.clamp(kubectl.server_minor())
             report.policy_version = version
         items, errors = kubectl.get(resources or [",".join(WORKLOAD_RESOURCES)])
@@ -32,9 +35,14 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report
     report.errors.extend(Problem(SOURCE, None, None, message) for message in errors)
+    if not items and kubectl.namespace and not kubectl.all_namespaces:
+        missing = _missing_namespace(kubectl)
+        if missing:
+            report.errors.append(Problem(SOURCE, None, None, missing))
     if labels is None:
         labels = _namespace_labels(kubectl, items)
     effective = version.resolve(NEWEST_VERSION)
+    evaluate = _cached_evaluate()
     results = []
     for item in items:
         try:
@@ -58,12 +66,38 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
             if exempt:
                 result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
         if namespace_labels is not None:
-            result.extra["enforce"] = enforce_verdict(workload, namespace_labels, version)
+            result.extra["enforce"] = enforce_verdict(workload, namespace_labels, version, evaluate)
             if result.extra["enforce"] and result.suppressed and len(result.suppressed) == len(verdict.violations):
                 result.extra["enforce"]["passes"] = True  # exempt: the API server admits it unchecked
         results.append(result)
     report.objects = group_pods(results)
     return report
+
+
+def _cached_evaluate():
+    """evaluate() remembered by pod: the replicas of a workload share one pod spec, so a
+    cluster of thousands of pods has few distinct ones."""
+    cache: dict = {}
+
+    def cached(meta: dict, spec: dict, version, prefix: tuple):
+        key = (json.dumps(meta.get("annotations")), json.dumps(spec), version, prefix)
+        verdict = cache.get(key)
+        if verdict is None:
+            verdict = cache[key] = evaluate(meta, spec, version, prefix)
+        return verdict
+
+    return cached
+
+
+def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
+    """An empty answer for -n NAME may mean a typo: kubectl does not say, so ask."""
+    try:
+        found, errors = kubectl.namespaces([kubectl.namespace])
+    except ClusterError:
+        return None
+    if not found and any("NotFound" in message or "not found" in message for message in errors):
+        return f'namespace "{kubectl.namespace}" not found'
+    return None
 
 
 def _namespace_labels(kubectl: Kubectl, items: list) -> dict:
@@ -79,7 +113,7 @@ def _namespace_labels(kubectl: Kubectl, items: list) -> dict:
     return labels
 
 
-def enforce_verdict(workload, labels: dict, version: PolicyVersion) -> Optional[dict]:
+def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=evaluate) -> Optional[dict]:
     """Does the object pass its namespace's enforce label, at the label's own version?"""
     value = enforce_labels(labels)["enforce"]
     if value is None:
@@ -136,7 +170,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion) -
     """(summaries, problems) for `kubectl podsec namespaces`."""
     problems = []
     try:
-        if version.requested is None:
+        if version.cap is None:
             version = version.clamp(kubectl.server_minor())
         labels, errors = kubectl.namespaces(names or None)
     except ClusterError as error:
@@ -153,15 +187,26 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion) -
         if result.workload.namespace in labels:
             per_namespace[result.workload.namespace].append(result)
     summaries = []
+    evaluate = _cached_evaluate()
     for name in sorted(labels):
         results = per_namespace.get(name, [])
         highest = min((r.verdict.highest for r in results), default=Level.RESTRICTED)
         failing = {str(level): sum(1 for r in results if r.verdict.highest < level)
                    for level in (Level.BASELINE, Level.RESTRICTED)}
         drift = any(r.extra.get("enforce") and not r.extra["enforce"]["passes"] for r in results)
+        # Relabelling keeps a pinned enforce-version, so the safe level is judged at that version.
+        pinned = labels[name].get(LABEL_PREFIX + "enforce-version")
+        safe = highest
+        try:
+            pinned_version = PolicyVersion.parse(pinned).resolve(NEWEST_VERSION) if pinned else None
+        except ValueError:
+            pinned_version = None  # an invalid version label means latest
+        if pinned_version is not None:
+            safe = min((evaluate(r.workload.pod_meta, r.workload.pod_spec, pinned_version, r.workload.prefix).highest
+                        for r in results), default=Level.RESTRICTED)
         summaries.append({
             "name": name, "labels": enforce_labels(labels[name]), "highest": str(highest),
             "failing": failing, "workloads": len(results), "drift": drift,
-            "suggest": f"kubectl label --overwrite ns {name} pod-security.kubernetes.io/enforce={highest}",
+            "suggest": f"kubectl label --overwrite ns {name} pod-security.kubernetes.io/enforce={safe}",
         })
     return summaries, problems

@@ -237,8 +237,57 @@ def _json_leaf(value, kind: str, path: tuple):
     return value
 
 
-def apply_defaults(kind: str, spec: dict) -> None:
+APPARMOR_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+
+
+def _apparmor_annotation(profile: dict) -> str:
+    kind = profile.get("type", "")
+    if kind == "RuntimeDefault":
+        return "runtime/default"
+    if kind == "Localhost":
+        return "localhost/" + profile.get("localhostProfile", "")
+    return "unconfined" if kind == "Unconfined" else ""
+
+
+def _apparmor_field(annotation: str):
+    if annotation == "unconfined":
+        return {"type": "Unconfined"}
+    if annotation == "runtime/default":
+        return {"type": "RuntimeDefault"}
+    if annotation.startswith("localhost/") and annotation[len("localhost/"):].strip():
+        return {"type": "Localhost", "localhostProfile": annotation[len("localhost/"):]}
+    return None  # invalid values are not copied
+
+
+def sync_apparmor(meta: dict, spec: dict) -> None:
+    """On Pod create a v1.30+ API server copies each container's AppArmor annotation into
+    an unset field, and a field (or the pod's) into a missing annotation, before admission
+    sees the pod (pkg/api/pod applyAppArmorVersionSkew). The verdict does not change, but
+    the denial names both."""
+    if (spec.get("os") or {}).get("name") == "windows":
+        return
+    pod_profile = (spec.get("securityContext") or {}).get("appArmorProfile")
+    annotations = meta.get("annotations") or {}
+    for field_name in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(field_name) or ():
+            key = APPARMOR_PREFIX + container.get("name", "")
+            profile = (container.get("securityContext") or {}).get("appArmorProfile")
+            if key not in annotations:
+                value = _apparmor_annotation(profile or pod_profile or {})
+                if value:
+                    annotations[key] = value
+            elif profile is None:
+                new = _apparmor_field(annotations[key])
+                if new is not None and new != pod_profile:
+                    container.setdefault("securityContext", {})["appArmorProfile"] = new
+    if annotations:
+        meta["annotations"] = annotations
+
+
+def apply_defaults(kind: str, spec: dict, meta: Optional[dict] = None) -> None:
     """The API server defaulting that changes what admission sees (PSA-SEMANTICS.md 9.1)."""
+    if kind == "Pod" and meta is not None:
+        sync_apparmor(meta, spec)
     for volume in spec.get("volumes") or ():
         if all(volume.get(source) is None for source in VOLUME_SOURCES):
             volume["emptyDir"] = True
@@ -336,7 +385,7 @@ def _workload_from_node(node: Node, defaults: bool):
             located.nodes[path + ("spec",)] = template_entries["spec"][0]
             pod_spec = prune_node(template_entries["spec"][1], POD_SPEC_SCHEMA, path + ("spec",), located) or {}
     if defaults:
-        apply_defaults(kind, pod_spec)
+        apply_defaults(kind, pod_spec, pod_meta)
     return Workload(api_version, kind, name, namespace, path, pod_meta, pod_spec, located, node, metadata)
 
 

@@ -40,15 +40,7 @@ APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 EPHEMERAL_OPERATION = "update ephemeralcontainers (add "
 # Records the engine does not reproduce exactly: (namespace, name, operation) -> why. Each is
 # a strict xfail, so that fixing the engine makes the test say so.
-ENGINE_GAPS = {
-    ("team-checkout", "checkout-apparmor", "create"): (
-        "workloads.apply_defaults does not copy the API server's Pod-create AppArmor sync: "
-        "since v1.30 the pod strategy copies the annotation "
-        "container.apparmor.security.beta.kubernetes.io/app=unconfined into "
-        "containers[app].securityContext.appArmorProfile.type=Unconfined before admission, so "
-        "the server's denial names 'container \"app\" and annotation' and '\"Unconfined\"'; "
-        "the engine names only the annotation (the verdict, denied at baseline, is right)"),
-}
+ENGINE_GAPS: dict = {}
 
 RECORDS = [json.loads(line) for line in
            (RECORDINGS / "admission-verdicts.jsonl").read_text(encoding="utf-8").splitlines()

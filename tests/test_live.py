@@ -406,24 +406,53 @@ def test_one_named_object(kubectl, tmp_path):
                               "violations": []}
 
 
+class RecordedNamespaces(ReplayServer):
+    """ReplayServer that also answers GET of a single namespace as the apiserver would: from
+    the recorded namespace list, or 404 NotFound for a namespace the cluster does not have."""
+
+    def __init__(self, scenarios):
+        super().__init__(scenarios)
+        (exchange,) = [e for e in load_exchanges("get-namespaces-o-json")
+                       if e["path"] == "/api/v1/namespaces"]
+        body = json.loads(exchange["body"])
+        self.namespaces = {item["metadata"]["name"]: {"kind": "Namespace", "apiVersion": "v1", **item}
+                           for item in body["items"]}
+        self.headers = [tuple(h) for h in exchange["headers"]]
+
+    def respond(self, method, path, query, headers):
+        name = path[len("/api/v1/namespaces/"):]
+        if method == "GET" and path.startswith("/api/v1/namespaces/") and "/" not in name \
+                and not self._by_key.get(request_key(method, path, query)):
+            if name in self.namespaces:
+                return 200, self.headers, json.dumps(self.namespaces[name]).encode()
+            body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": f'namespaces "{name}" not found', "reason": "NotFound",
+                               "details": {"name": name, "kind": "namespaces"}, "code": 404}).encode()
+            return 404, [("Content-Type", "application/json")], body
+        return super().respond(method, path, query, headers)
+
+
 def test_empty_namespace(kubectl, tmp_path):
     result, _ = replay(["get-workloads-n-default-o-json", "version-o-json"], tmp_path, kubectl,
-                       "check", "-n", "default", "-o", "json")
+                       "check", "-n", "default", "-o", "json", server_class=RecordedNamespaces)
     assert (result.code, result.err) == (0, "")
     assert result.json["objects"] == [] and result.json["errors"] == []
 
 
-def test_missing_namespace_is_empty(kubectl, tmp_path):
-    # The apiserver answers 200 with an empty list, as for an empty namespace (README).
+def test_missing_namespace_is_an_error(kubectl, tmp_path):
+    # The apiserver answers 200 with an empty list, as for an empty namespace (README), so the
+    # plugin asks for the namespace itself when a list comes back empty.
     result, _ = replay(["get-pods-n-missing-namespace-o-json", "version-o-json"], tmp_path,
-                       kubectl, "check", "pods", "-n", "no-such-namespace", "-o", "json")
-    assert (result.code, result.err) == (0, "")
-    assert result.json["objects"] == [] and result.json["errors"] == []
+                       kubectl, "check", "pods", "-n", "no-such-namespace", "-o", "json",
+                       server_class=RecordedNamespaces)
+    assert_clean_failure(result)
+    assert 'namespace "no-such-namespace" not found' in result.err
+    assert result.json["objects"] == []
     # All nine kinds: no recording holds them, the synthetic server answers the same way.
     with SyntheticCluster(pods=10, namespaces=1) as cluster:
         result = run_against(cluster, tmp_path, kubectl, "check", "-n", "no-such-namespace",
                              "-o", "json")
-    assert (result.code, result.err) == (0, "")
+    assert_clean_failure(result)
     assert result.json["objects"] == []
 
 
@@ -704,12 +733,6 @@ def test_latest_enforce_label_is_the_servers_version(kubectl, tmp_path):
                               "violations": ["sysctls"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "live.scan_cluster asks the server for its version only when --version is latest; with "
-    "--version v1.30 the cap stays unset, so live.enforce_verdict judges a namespace's "
-    "`enforce=baseline` (latest) label at the engine's newest rules (v1.37) instead of the "
-    "server's v1.36, and calls allowed a StatefulSet whose pods this v1.36 server denies "
-    "(sysctl net.ipv4.tcp_notsent_lowat). The same holds in live.namespace_summaries (drift)"))
 def test_latest_enforce_label_is_the_servers_version_whatever_the_version_flag(kubectl,
                                                                                 tmp_path):
     with PinnedVersion(pods=10, namespaces=1) as cluster:
@@ -729,13 +752,6 @@ def test_pinned_enforce_version_is_used_for_the_namespace_label(kubectl, tmp_pat
                               "violations": ["sysctls"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "live.namespace_summaries computes `highest` (and so the suggested label) at the "
-    "server's latest, but `kubectl label --overwrite ns N pod-security.kubernetes.io/"
-    "enforce=LEVEL` keeps the namespace's enforce-version pin: here it suggests "
-    "enforce=restricted, the label the namespace already has, which still denies the "
-    "StatefulSet at v1.28 (drift stays). It should judge at the pinned version, or also "
-    "reset enforce-version"))
 def test_suggested_label_is_safe_with_a_pinned_version(kubectl, tmp_path):
     with PinnedVersion(pods=10, namespaces=1) as cluster:
         result = run_against(cluster, tmp_path, kubectl, "namespaces", "pinned", "-o", "json")
