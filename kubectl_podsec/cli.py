@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_flags(check)
     check.add_argument("--level", type=_level, default=Level.RESTRICTED,
                        help="the gate: exit 1 when a workload does not pass it (default restricted)")
-    check.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    check.add_argument("-o", "--output", choices=("text", "json", "yaml", "sarif", "junit", "github"),
+                       default="text", help="text (default), json, yaml, sarif (code scanning), junit, "
+                                            "github (Actions annotations)")
     check.add_argument("--baseline", metavar="FILE", help="fail only on findings not recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE")
     _add_cluster_flags(check)
@@ -215,6 +217,24 @@ def _check_report(args, config):
     return scan_cluster(kubectl, resources, args.policy_version, admission=admission), kubectl
 
 
+def _render_check(output: str, data: dict) -> str:
+    from kubectl_podsec import formats, report
+
+    if output == "json":
+        return report.render_json(data)
+    if output == "yaml":
+        return report.render_yaml(data)
+    if output == "sarif":
+        from kubectl_podsec.checks import ALL_CHECKS
+
+        return formats.render_sarif(data, ALL_CHECKS)
+    if output == "junit":
+        return formats.render_junit(data)
+    if output == "github":
+        return formats.render_github(data)
+    return report.render_text(data, _painter(sys.stdout))
+
+
 def cmd_check(args) -> int:
     from kubectl_podsec import report as render
     from kubectl_podsec.suppress import (
@@ -246,12 +266,7 @@ def cmd_check(args) -> int:
                   "rewrite it with --write-baseline to shrink it", file=sys.stderr)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
-    if args.output == "json":
-        sys.stdout.write(render.render_json(data))
-    elif args.output == "yaml":
-        sys.stdout.write(render.render_yaml(data))
-    else:
-        sys.stdout.write(render.render_text(data, _painter(sys.stdout)))
+    sys.stdout.write(_render_check(args.output, data))
     if result.errors:
         return EXIT_ERROR
     failing = any(effective_highest(obj) < args.level for obj in result.objects)
