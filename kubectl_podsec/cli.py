@@ -304,34 +304,34 @@ def cmd_fix(args) -> int:
             problems.append(problem)
             continue
         results.append(fix_source(source, args.level, args.policy_version, args.unsafe_fixes, config))
-    data = render.fix_data(results, args.level, args.policy_version)
-    data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
-    for problem in problems + [e for r in results for e in r.errors]:
-        print(f"error: {problem}", file=sys.stderr)
-    sys.stderr.write(render.fix_summary(data))
     out = []
     for result in results:
         new_text = result.new_text if result.new_text is not None else result.source.text
-        if args.output == "json":
-            continue
         if args.dry_run:
-            out.append(git_diff(result.source.name, result.source.text, new_text))
+            bom = "\ufeff" if result.source.bom else ""  # the diff must match the file's bytes
+            out.append(git_diff(result.source.name, bom + result.source.text, bom + new_text))
         elif result.source.path is None:
             if result.new_text is not None:  # a filter prints nothing for input it could not read
                 out.append(("\ufeff" if result.source.bom else "") + new_text)
         elif result.changed:
             error = write_atomically(result.source.path, result.new_text, result.source.bom)
             if error:
-                print(f"error: {result.source.name}: cannot write: {error}", file=sys.stderr)
-                problems.append(error)
+                problems.append(Problem(result.source.name, None, None, f"cannot write: {error}"))
+            else:
+                result.written = True
+    data = render.fix_data(results, args.level, args.policy_version)
+    data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
+    for problem in problems + [e for r in results for e in r.errors]:
+        print(f"error: {problem}", file=sys.stderr)
+    sys.stderr.write(render.fix_summary(data))
     if args.output == "json":
         sys.stdout.write(render.render_json(data))
     else:
         text = "".join(out)
         if args.dry_run:
             sys.stdout.write(_colour_diff(text, _painter(sys.stdout)))
-        else:
-            sys.stdout.buffer.write(text.encode("utf-8")) if text else None
+        elif text:
+            sys.stdout.buffer.write(text.encode("utf-8"))
     if problems or any(r.errors for r in results):
         return EXIT_ERROR
     changed = any(r.changed for r in results)

@@ -53,6 +53,7 @@ class SourceFix:
     new_text: Optional[str] = None  # None when nothing may be written
     objects: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    written: bool = False
 
     @property
     def changed(self) -> bool:
@@ -129,8 +130,10 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         fixed.edits = list(plan.edits)
         planned.append(fixed)
     result.errors = found.errors
-    if result.errors:
-        return result  # never write a file with a document we could not read
+    if result.errors:  # never write a file with a document we could not read
+        for fixed in result.objects:
+            fixed.refused = fixed.refused or "the file has a document that cannot be read (see the error)"
+        return result
     text = source.text
     # Removals first, then insertions into the re-parsed text: an insertion then never has to
     # know which neighbouring lines a removal took away.

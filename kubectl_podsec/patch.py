@@ -39,6 +39,7 @@ class Style:
     step: int = 2  # indentation of a nested block mapping
     seq_indent: int = 0  # dash column minus the parent key's column (0: flush sequences)
     json: bool = False
+    compact: bool = False  # JSON without blanks after `:` and `,` (minified)
 
 
 def detect_style(text: str, root: Node) -> Style:
@@ -62,7 +63,14 @@ def detect_style(text: str, root: Node) -> Style:
                 stack.append(value)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
-    return Style(newline, step if step and step > 0 else 2, max(seq_indent or 0, 0), bool(is_json))
+    compact = bool(is_json) and _compact(text, root)
+    return Style(newline, step if step and step > 0 else 2, max(seq_indent or 0, 0), bool(is_json), compact)
+
+
+def _compact(text: str, mapping: MappingNode) -> bool:
+    """Is this flow mapping written without a blank after its first `:`?"""
+    key, value = mapping.value[0]
+    return text[key.end_mark.index:value.start_mark.index] == ":"
 
 
 def _dash_column(text: str, item: Node) -> Optional[int]:
@@ -142,20 +150,34 @@ class Patcher:
                                        self._scalar(value, target.style, self._json_at(chain[-1][0]))))
             return
         depth = len(chain)
+        step = self._local_step(chain)
         if chain and is_null(chain[-1][2]):
             parent, key, target = chain[-1]
             kind, anchor, rest = "null", (parent, key, target), path[depth:]
+            if not rest:  # the field itself is there, with no value
+                self._inserts[("value", id(target))] = ["value", anchor, value, depth, step]
+                return
         else:
             mapping = chain[-1][2] if chain else self.node
             if not isinstance(mapping, MappingNode):
                 raise Refused(f"{'.'.join(map(str, path[:depth])) or 'the object'} is not a mapping")
             kind, anchor, rest = "mapping", mapping, path[depth:]
         entry = self._inserts.setdefault((kind, id(anchor[2] if kind == "null" else anchor)),
-                                         [kind, anchor, {}, depth])
+                                         [kind, anchor, {}, depth, step])
         tree = entry[2]
         for part in rest[:-1]:
             tree = tree.setdefault(part, {})
         tree[rest[-1]] = value
+
+    def _local_step(self, chain: list) -> int:
+        """The indentation step of the nearest block mapping nested in a mapping above the
+        edit, so that a file indented 2 here and 4 there gets what is around the edit."""
+        for _, key, value in reversed(chain):
+            if key is not None and isinstance(value, MappingNode) and not value.flow_style and value.value:
+                first = value.value[0][0]
+                if first.start_mark.line > key.start_mark.line and first.start_mark.column > key.start_mark.column:
+                    return first.start_mark.column - key.start_mark.column
+        return self.style.step
 
     def append(self, path: tuple, item) -> None:
         chain = self._walk(path)
@@ -207,55 +229,117 @@ class Patcher:
 
     # -- rendering ----------------------------------------------------------------------
     def finish(self) -> list:
-        for kind, anchor, tree, depth in self._inserts.values():
+        for kind, anchor, tree, depth, step in self._inserts.values():
             if kind == "mapping":
-                self._insert_into_mapping(anchor, tree, depth)
+                self._insert_into_mapping(anchor, tree, depth, step)
+            elif kind == "null":
+                self._replace_null(anchor, tree, depth, step)
             else:
-                self._replace_null(anchor, tree, depth)
+                self._fill_null(anchor, tree, depth)
         return self.splices
 
-    def _insert_into_mapping(self, mapping: MappingNode, tree: dict, depth: int) -> None:
+    def _insert_into_mapping(self, mapping: MappingNode, tree: dict, depth: int, step: int) -> None:
         if mapping.flow_style:
             json_style = self._json_at(mapping)
+            compact = self._compact_at(mapping)
             if not mapping.value:
                 at = mapping.end_mark.index - 1
-                self.splices.append(Splice(at, at, self._flow_entries(tree, json_style, None), depth))
+                if json_style and self.style.json and not compact and self._multiline(self.node):
+                    # `{}` in pretty JSON (kubectl's own output): lay the new keys out like it.
+                    indent = self._indent_of(mapping.start_mark.index)
+                    entries = self._flow_entries(tree, True, indent + step, step)
+                    text = self.style.newline + " " * (indent + step) + entries + self.style.newline + " " * indent
+                else:
+                    text = self._flow_entries(tree, json_style, None, step, compact)
+                self.splices.append(Splice(at, at, text, depth))
                 return
             last_value = mapping.value[-1][1]
             at = self._end(last_value)
             column = mapping.value[0][0].start_mark.column if self._multiline(mapping) else None
-            text = self._flow_separator(mapping) + self._flow_entries(tree, json_style, column)
+            text = self._flow_separator(mapping) + self._flow_entries(tree, json_style, column, step, compact)
             self.splices.append(Splice(at, at, text, depth))
             return
         column = mapping.value[0][0].start_mark.column
-        at = self._line_end(self._end(mapping.value[-1][1]))
-        lines = self._block_lines(tree, column)
+        at = self._skip_closing_comments(self._line_end(self._end(mapping.value[-1][1])), column)
+        lines = self._block_lines(tree, column, step)
         self.splices.append(Splice(at, at, "".join(self.style.newline + line for line in lines), depth))
 
-    def _replace_null(self, anchor, tree: dict, depth: int) -> None:
+    def _skip_closing_comments(self, at: int, column: int) -> int:
+        """Comment lines right after a block that are indented deeper than its keys close
+        what comes before them; new keys go after them."""
+        while at < len(self.text):
+            start = self.text.find("\n", at) + 1
+            if not start:
+                break
+            end = self._line_end(start)
+            line = self.text[start:end]
+            body = line.lstrip(" ")
+            if not body.startswith("#") or len(line) - len(body) <= column:
+                break
+            at = end
+        return at
+
+    def _replace_null(self, anchor, tree: dict, depth: int, step: int) -> None:
         parent, key, null = anchor
         if parent.flow_style:
             json_style = self._json_at(parent)
             self.splices.append(Splice(null.start_mark.index, null.end_mark.index,
-                                       "{" + self._flow_entries(tree, json_style, None) + "}", depth))
+                                       "{" + self._flow_entries(tree, json_style, None, step) + "}", depth))
             return
+        self._drop_null_token(null, depth)
+        column = self._key_column(key, null) + step
+        at = self._line_end(key.end_mark.index if key is not None else null.start_mark.index)
+        lines = self._block_lines(tree, column, step)
+        self.splices.append(Splice(at, at, "".join(self.style.newline + line for line in lines), depth))
+
+    def _fill_null(self, anchor, value, depth: int) -> None:
+        """A field that is there with no value (`drop:`, `allowPrivilegeEscalation: ~`)."""
+        parent, key, null = anchor
+        if key is None:
+            raise Refused("a list item with no value; edit it by hand")
+        if parent.flow_style:
+            json_style = self._json_at(parent)
+            rendered = self._flow_entries({"": value}, json_style, None, self.style.step)[len('"": ' if json_style else ": "):]
+            self.splices.append(Splice(null.start_mark.index, null.end_mark.index, rendered, depth))
+            return
+        if isinstance(value, list):
+            self._drop_null_token(null, depth)
+            pad = " " * (key.start_mark.column + self.style.seq_indent)
+            at = self._line_end(key.end_mark.index)
+            text = "".join(f"{self.style.newline}{pad}- {self._scalar(item, '', False)}" for item in value)
+            self.splices.append(Splice(at, at, text, depth))
+        elif null.end_mark.index > null.start_mark.index:
+            self.splices.append(Splice(null.start_mark.index, null.end_mark.index,
+                                       self._scalar(value, "", False), depth))
+        else:
+            colon = self.text.find(":", key.end_mark.index)
+            self.splices.append(Splice(colon + 1, colon + 1, " " + self._scalar(value, "", False), depth))
+
+    def _drop_null_token(self, null: Node, depth: int) -> None:
         if null.end_mark.index > null.start_mark.index:  # `~` or `null`, and the blanks before it
             start = null.start_mark.index
             while start > 0 and self.text[start - 1] in " \t":
                 start -= 1
             self.splices.append(Splice(start, null.end_mark.index, "", depth))
-        column = (key.start_mark.column if key is not None else _dash_column(self.text, null) or 0) + self.style.step
-        at = self._line_end(key.end_mark.index if key is not None else null.start_mark.index)
-        lines = self._block_lines(tree, column)
-        self.splices.append(Splice(at, at, "".join(self.style.newline + line for line in lines), depth))
 
-    def _block_lines(self, tree: dict, column: int) -> list:
+    def _key_column(self, key, node: Node) -> int:
+        return key.start_mark.column if key is not None else _dash_column(self.text, node) or 0
+
+    def _indent_of(self, index: int) -> int:
+        start = self._line_start(index)
+        line = self.text[start:index]
+        return len(line) - len(line.lstrip(" "))
+
+    def _compact_at(self, mapping: MappingNode) -> bool:
+        return _compact(self.text, mapping) if mapping.value else self.style.compact
+
+    def _block_lines(self, tree: dict, column: int, step: int) -> list:
         lines = []
         pad = " " * column
         for key, value in tree.items():
             if isinstance(value, dict):
                 lines.append(f"{pad}{key}:")
-                lines.extend(self._block_lines(value, column + self.style.step))
+                lines.extend(self._block_lines(value, column + step, step))
             elif isinstance(value, list):
                 lines.append(f"{pad}{key}:")
                 lines.extend(f"{' ' * (column + self.style.seq_indent)}- {self._scalar(item, '', False)}"
@@ -264,13 +348,15 @@ class Patcher:
                 lines.append(f"{pad}{key}: {self._scalar(value, '', False)}")
         return lines
 
-    def _flow_entries(self, tree: dict, json_style: bool, column: Optional[int]) -> str:
+    def _flow_entries(self, tree: dict, json_style: bool, column: Optional[int], step: int,
+                      compact: bool = False) -> str:
+        comma, colon = (",", ":") if compact else (", ", ": ")
+
         def render(value):
             if isinstance(value, dict):
-                inner = ", ".join(f"{key_text(k)}: {render(v)}" for k, v in value.items())
-                return "{" + inner + "}"
+                return "{" + comma.join(f"{key_text(k)}{colon}{render(v)}" for k, v in value.items()) + "}"
             if isinstance(value, list):
-                return "[" + ", ".join(render(item) for item in value) + "]"
+                return "[" + comma.join(render(item) for item in value) + "]"
             return self._scalar(value, "", json_style)
 
         def key_text(key):
@@ -281,12 +367,12 @@ class Patcher:
             pad = " " * column
             parts = []
             for key, value in tree.items():
-                rendered = json.dumps(value, indent=self.style.step)
+                rendered = json.dumps(value, indent=step)
                 rendered = rendered.replace("\n", self.style.newline + pad)
                 parts.append(f"{json.dumps(key)}: {rendered}")
             return ("," + self.style.newline + pad).join(parts)
-        separator = ("," + self.style.newline + " " * column) if column is not None else ", "
-        return separator.join(f"{key_text(k)}: {render(v)}" for k, v in tree.items())
+        separator = ("," + self.style.newline + " " * column) if column is not None else comma
+        return separator.join(f"{key_text(k)}{colon}{render(v)}" for k, v in tree.items())
 
     def _scalar(self, value, style, json_style: bool) -> str:
         if json_style or style == '"':
@@ -313,6 +399,11 @@ class Patcher:
             node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
         end = node.end_mark.index
         if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+            header = self.text[node.start_mark.index:self._line_end(node.start_mark.index)]
+            if "+" in header.split("#")[0]:
+                # Kept blank lines are content: the scalar ends at the last newline before the
+                # next line, which is where new lines may go.
+                return end - 1 if end > node.start_mark.index and self.text[end - 1] == "\n" else end
             while end > node.start_mark.index and self.text[end - 1] in "\r\n":
                 end -= 1
         return end
@@ -334,7 +425,8 @@ class Patcher:
         if self._multiline(collection):
             first = collection.value[0][0] if isinstance(collection, MappingNode) else collection.value[0]
             return "," + self.style.newline + " " * first.start_mark.column
-        return ", "
+        compact = self._compact_at(collection) if isinstance(collection, MappingNode) else self.style.compact
+        return "," if compact else ", "
 
     def _entry_range(self, collection: Node, entries: list, first: int, last: int, start: int):
         """The text to delete for entries first..last of a mapping or sequence."""
@@ -352,10 +444,11 @@ class Patcher:
         line_start = self._line_start(start)
         if self.text[line_start:start].strip() == "":
             stop = self._line_end(end)
-            stop += len(self.style.newline) if stop < len(self.text) else 0
-            if stop >= len(self.text) and line_start > 0:  # the last line: take the newline before it
-                return line_start - len(self.style.newline), stop
-            return line_start, stop
+            if stop < len(self.text):  # take the entry's lines with their newline
+                return line_start, stop + (2 if self.text[stop] == "\r" else 1)
+            # The last line has no newline: take the one before it instead.
+            before = line_start - (2 if self.text[line_start - 2:line_start] == "\r\n" else 1)
+            return (max(before, 0) if line_start > 0 else line_start), stop
         # The entry shares its line with a `- ` (the first key of a list item).
         if last + 1 < len(entries):
             return start, entry_start(last + 1)

@@ -156,7 +156,7 @@ def fix_data(results: list, gate: Level, version) -> dict:
                 "line": fixed.line, "column": fixed.column, "kind": fixed.kind,
                 "namespace": fixed.namespace or None, "name": fixed.name,
                 "before": str(fixed.before.highest), "after": str(verdict.highest),
-                "written": result.changed,
+                "written": result.written,
                 "edits": [{"check": e.check, "op": e.op, "path": format_path(fixed.prefix + e.path),
                            "old": _jsonable(e.old), "new": _jsonable(e.value), "safe": e.safe}
                           for e in fixed.edits] if result.new_text is not None else [],

@@ -11,7 +11,8 @@ from typing import Optional
 def write_atomically(path: str, text: str, bom: bool = False) -> Optional[str]:
     """Write `text` (UTF-8, with a BOM if the original had one); the error text on failure.
     Either the whole new content is in place or the old file is untouched."""
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # through a symlink: fix the file it points to, keep the link
+    directory = os.path.dirname(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         descriptor, temporary = tempfile.mkstemp(prefix=".podsec-", suffix=".tmp", dir=directory)

@@ -223,9 +223,6 @@ def test_failed_write_leaves_the_file_and_no_temporary(fix, tmp_path, monkeypatc
     assert sorted(os.listdir(tmp_path)) == ["web.yaml"]
 
 
-@pytest.mark.xfail(strict=True, reason="writes.py write_atomically renames the temporary file over the "
-                                       "symlink itself, so a symlinked manifest becomes a regular file and the "
-                                       "file it pointed to is not fixed")
 def test_in_place_through_a_symlink_fixes_the_target(fix, tmp_path):
     target = write(tmp_path / "shared" / "web.yaml", NEEDS_FIX)
     link = tmp_path / "app" / "web.yaml"
@@ -302,9 +299,6 @@ def test_dry_run_diff_applies_for_every_golden_style(fix, tmp_path, monkeypatch,
     assert (repo / name).read_bytes() == expected
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py cmd_fix gives diffs.git_diff the text without its BOM, so "
-                                       "a hunk that starts at line 1 does not match the file and git apply "
-                                       "rejects the diff")
 @pytest.mark.parametrize("content", [
     ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, '
      '"spec": {"containers": [{"name": "a", "image": "x"}]}}\n'),
@@ -462,8 +456,6 @@ def test_json_dry_run_writes_nothing(fix, tmp_path):
     assert run.json["objects"][0]["edits"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py cmd_fix skips writing when -o json is given without "
-                                       "--dry-run, while the JSON reports written: true")
 def test_json_in_place_agrees_with_what_was_written(fix, tmp_path):
     path = write(tmp_path / "web.yaml", NEEDS_FIX)
     run = fix("-o", "json", "-f", path)
@@ -598,9 +590,6 @@ def test_missing_file(fix, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason="fix.py fix_source returns before judging what needs a human when "
-                                       "another document is bad, so report.fix_summary tells the user "
-                                       "'no automatic fix applies here' for fields a safe fix would set")
 def test_summary_with_a_bad_document_does_not_claim_no_fix_applies(fix, tmp_path):
     data = NEEDS_FIX.encode() + b"---\n" + BAD_DOCUMENTS["malformed-mapping-value"]
     path = write(tmp_path / "mixed.yaml", data)

@@ -1,0 +1,301 @@
+"""Baselines of existing violations (issue 6, "Baselines for existing violations").
+
+`check --write-baseline FILE` records today's findings keyed by object identity and check
+(kind, namespace, name, check; no line numbers); `check --baseline FILE` fails only on
+findings not in it, so moving a workload or adding comments changes nothing, and reports the
+entries that no longer occur (JSON `baseline.stale`, and a line on stderr) so that the file
+can shrink. A malformed baseline file is exit 2.
+"""
+
+import json
+import textwrap
+
+import pytest
+
+from cli_helpers import cli_runner, indent, write
+
+LEVEL_SPECS = {
+    "baseline": "containers:\n  - name: app\n    image: nginx\n",
+    "privileged": "hostNetwork: true\ncontainers:\n  - name: app\n    image: nginx\n",
+    "restricted": textwrap.dedent("""\
+        securityContext:
+          runAsNonRoot: true
+          seccompProfile:
+            type: RuntimeDefault
+        containers:
+          - name: app
+            image: nginx
+            securityContext:
+              allowPrivilegeEscalation: false
+              capabilities:
+                drop: [ALL]
+        """),
+}
+RESTRICTED_CHECKS = ["allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot",
+                     "seccompProfile_restricted"]
+
+
+def deployment(name: str, namespace: str = "shop", level: str = "baseline", kind: str = "Deployment") -> str:
+    api = "batch/v1" if kind == "Job" else "apps/v1"
+    return (f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+            "spec:\n  template:\n    spec:\n" + indent(LEVEL_SPECS[level], 6))
+
+
+TODAY = "---\n".join([deployment("web"), deployment("agent", "monitoring", "privileged"),
+                      deployment("api", level="restricted")])
+
+
+@pytest.fixture
+def podsec(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    return cli_runner(capsys, monkeypatch)
+
+
+@pytest.fixture
+def baselined(podsec, tmp_path):
+    """app.yaml with TODAY's manifests and baseline.json recorded from them."""
+    write(tmp_path, "app.yaml", TODAY)
+    run = podsec("check", "app.yaml", "--write-baseline", "baseline.json")
+    assert run.err_lines[-1] == "wrote baseline.json"
+    return tmp_path / "baseline.json"
+
+
+def unsuppressed(data: dict) -> set:
+    return {(o["kind"], o["name"], v["check"]) for o in data["objects"] for v in o["violations"]
+            if v["suppressed"] is None}
+
+
+def test_write_baseline_records_findings_by_identity_and_check(podsec, tmp_path, baselined):
+    body = json.loads(baselined.read_text())
+    assert body["apiVersion"] == "kubectl-podsec/v1"
+    assert body["kind"] == "PodsecBaseline"
+    expected = [{"kind": "Deployment", "namespace": "monitoring", "name": "agent", "check": check}
+                for check in ["hostNamespaces"] + RESTRICTED_CHECKS]
+    expected += [{"kind": "Deployment", "namespace": "shop", "name": "web", "check": check}
+                 for check in RESTRICTED_CHECKS]
+    key = lambda e: (e["kind"], e["namespace"], e["name"], e["check"])  # noqa: E731
+    assert body["findings"] == sorted(expected, key=key)  # sorted, nothing for the restricted `api`
+    for entry in body["findings"]:
+        assert set(entry) == {"kind", "namespace", "name", "check"}  # no lines, no files
+    assert '"line"' not in baselined.read_text() and '"column"' not in baselined.read_text()
+
+
+def test_write_baseline_lists_every_violation_not_only_the_next_levels(podsec, tmp_path, baselined):
+    data = podsec("check", "app.yaml", "-o", "json").json
+    findings = {(e["kind"], e["namespace"], e["name"], e["check"])
+                for e in json.loads(baselined.read_text())["findings"]}
+    assert findings == {(o["kind"], o["namespace"], o["name"], v["check"])
+                        for o in data["objects"] for v in o["violations"]}
+
+
+def test_write_baseline_of_a_clean_input_is_an_empty_list(podsec, tmp_path):
+    write(tmp_path, "app.yaml", deployment("api", level="restricted"))
+    run = podsec("check", "app.yaml", "--write-baseline", "b.json")
+    assert run.code == 0
+    assert json.loads((tmp_path / "b.json").read_text())["findings"] == []
+
+
+def test_write_baseline_is_not_written_when_the_input_has_errors(podsec, tmp_path):
+    write(tmp_path, "app.yaml", TODAY + "---\nkind: [\n")
+    run = podsec("check", "app.yaml", "--write-baseline", "b.json")
+    assert run.code == 2
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_the_same_input_passes_with_the_baseline(podsec, tmp_path, baselined):
+    assert podsec("check", "app.yaml").code == 1
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0, run.out
+    data = run.json
+    assert unsuppressed(data) == set()
+    for obj in data["objects"]:
+        for violation in obj["violations"]:
+            assert violation["suppressed"] == {"by": "baseline", "reason": "in the baseline"}
+        assert obj["effectiveHighest"] == "restricted"
+    # The official verdicts are unchanged.
+    assert {o["name"]: o["highest"] for o in data["objects"]} == {"web": "baseline", "agent": "privileged",
+                                                                  "api": "restricted"}
+    assert data["baseline"] == {"file": str(baselined), "stale": []}
+    assert "no longer occur" not in run.err
+
+
+def test_baselined_findings_are_marked_in_text(podsec, tmp_path, baselined):
+    run = podsec("check", "app.yaml", "--baseline", baselined)
+    assert run.code == 0
+    assert "[baseline: in the baseline]" in run.out
+    assert "Deployment/web (shop): highest=baseline (restricted with exemptions or baseline)" in run.out
+    assert "0 below restricted" in run.out.splitlines()[-1]
+
+
+def test_moving_workloads_and_adding_comments_keeps_the_baseline_valid(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    moved = ("# Rendered for production\n# (reordered)\n\n" + api + "---\n# the agent\n\n\n" + agent
+             + "---\n" + "# web, now with a comment\n" + web.replace("spec:\n", "spec:\n  # replicas come later\n", 1)
+             + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n")
+    write(tmp_path, "app.yaml", moved)
+    data = podsec("check", "app.yaml", "-o", "json").json
+    assert [o["name"] for o in data["objects"]] == ["api", "agent", "web"]  # really moved
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0
+    assert run.json["baseline"]["stale"] == []
+
+
+def test_splitting_into_other_files_keeps_the_baseline_valid(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    write(tmp_path / "deploy", "web.yaml", web)
+    write(tmp_path / "deploy", "agent.json", json.dumps(__import__("yaml").safe_load(agent)))
+    write(tmp_path / "deploy", "api.yaml", api)
+    run = podsec("check", "-f", "deploy", "--baseline", baselined)
+    assert run.code == 0, run.out
+
+
+def test_a_new_object_with_violations_fails_and_only_its_findings_are_new(podsec, tmp_path, baselined):
+    write(tmp_path, "app.yaml", TODAY + "---\n" + deployment("checkout"))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 1
+    assert unsuppressed(run.json) == {("Deployment", "checkout", check) for check in RESTRICTED_CHECKS}
+    objects = {o["name"]: o for o in run.json["objects"]}
+    assert objects["checkout"]["effectiveHighest"] == "baseline"
+    assert objects["web"]["effectiveHighest"] == "restricted"
+
+
+@pytest.mark.parametrize("changed", [
+    deployment("web", namespace="shop-v2"),  # another namespace: another object
+    deployment("web", kind="Job"),  # another kind
+    deployment("web2"),  # another name
+])
+def test_identity_is_kind_namespace_and_name(podsec, tmp_path, baselined, changed):
+    web, agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", "---\n".join([changed, agent, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 1
+    assert len(unsuppressed(run.json)) == len(RESTRICTED_CHECKS)
+    assert run.json["baseline"]["stale"] == [{"kind": "Deployment", "namespace": "shop", "name": "web",
+                                              "check": check} for check in RESTRICTED_CHECKS]
+
+
+def test_a_new_check_on_a_known_object_fails_and_only_it_is_new(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    worse = deployment("web", level="privileged")  # adds hostNetwork
+    write(tmp_path, "app.yaml", "---\n".join([worse, agent, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 1
+    assert unsuppressed(run.json) == {("Deployment", "web", "hostNamespaces")}
+    web_obj = next(o for o in run.json["objects"] if o["name"] == "web")
+    assert web_obj["effectiveHighest"] == "privileged"
+    # At the baseline gate it still fails: the new finding is a baseline one.
+    assert podsec("check", "app.yaml", "--baseline", baselined, "--level", "baseline").code == 1
+    text = podsec("check", "app.yaml", "--baseline", baselined).out
+    new_line = next(line for line in text.splitlines() if "hostNamespaces:" in line)
+    assert "[baseline" not in new_line
+
+
+def test_a_new_violation_in_a_known_check_of_a_known_object_stays_baselined(podsec, tmp_path, baselined):
+    """Entries are per object and check: a second container failing the same check is not new."""
+    web, agent, api = TODAY.split("---\n")
+    more = web + "        - name: sidecar\n          image: envoy\n"
+    write(tmp_path, "app.yaml", "---\n".join([more, agent, api]))
+    data = podsec("check", "app.yaml", "-o", "json").json
+    assert "sidecar" in next(o for o in data["objects"] if o["name"] == "web")["violations"][0]["detail"]
+    assert podsec("check", "app.yaml", "--baseline", baselined).code == 0
+
+
+def test_fixing_something_reports_stale_entries(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", "---\n".join([deployment("web", level="restricted"), agent, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0
+    assert run.json["baseline"] == {"file": str(baselined), "stale": [
+        {"kind": "Deployment", "namespace": "shop", "name": "web", "check": check} for check in RESTRICTED_CHECKS]}
+    assert f"{baselined}: 4 baseline entries no longer occur; rewrite it with --write-baseline to shrink it" \
+        in run.err_lines
+    # Text output reports them on stderr too.
+    text = podsec("check", "app.yaml", "--baseline", baselined)
+    assert text.code == 0
+    assert any("4 baseline entries no longer occur" in line for line in text.err_lines)
+
+
+def test_fixing_one_check_of_an_object_leaves_only_that_entry_stale(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    partly = web.replace("      containers:\n", "      securityContext:\n        runAsNonRoot: true\n"
+                                                 "      containers:\n", 1)
+    write(tmp_path, "app.yaml", "---\n".join([partly, agent, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0
+    assert run.json["baseline"]["stale"] == [{"kind": "Deployment", "namespace": "shop", "name": "web",
+                                              "check": "runAsNonRoot"}]
+
+
+def test_deleting_an_object_reports_its_entries_stale(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", "---\n".join([web, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0
+    assert {e["name"] for e in run.json["baseline"]["stale"]} == {"agent"}
+    assert len(run.json["baseline"]["stale"]) == 5
+
+
+def test_rewriting_the_baseline_shrinks_it(podsec, tmp_path, baselined):
+    web, agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", "---\n".join([deployment("web", level="restricted"), agent, api]))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "--write-baseline", baselined)
+    assert "wrote" in run.err
+    assert {e["name"] for e in json.loads(baselined.read_text())["findings"]} == {"agent"}
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 0 and run.json["baseline"]["stale"] == []
+
+
+def test_the_baseline_works_on_stdin(podsec, tmp_path, baselined):
+    run = podsec("check", "-f", "-", "--baseline", baselined, stdin=TODAY.encode())
+    assert run.code == 0
+
+
+def test_baseline_and_exemptions_together(podsec, tmp_path, baselined):
+    write(tmp_path, ".podsec.yaml", "exemptions:\n  - reason: agents\n    namespace: monitoring\n")
+    write(tmp_path, "app.yaml", TODAY + "---\n" + deployment("checkout"))
+    run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
+    assert run.code == 1
+    objects = {o["name"]: o for o in run.json["objects"]}
+    assert {v["suppressed"]["by"] for v in objects["agent"]["violations"]} == {"exemption"}
+    assert {v["suppressed"]["by"] for v in objects["web"]["violations"]} == {"baseline"}
+    assert {v["suppressed"] is None for v in objects["checkout"]["violations"]} == {True}
+    # Findings covered by an exemption are not stale baseline entries.
+    assert run.json["baseline"]["stale"] == []
+
+
+MALFORMED = {
+    "not JSON": "findings: [\n",
+    "wrong kind": json.dumps({"kind": "Something", "findings": []}),
+    "no findings list": json.dumps({"kind": "PodsecBaseline", "findings": {}}),
+    "a list": json.dumps([]),
+    "entry without check": json.dumps({"kind": "PodsecBaseline", "findings": [{"kind": "Pod", "name": "a"}]}),
+    "entry not a mapping": json.dumps({"kind": "PodsecBaseline", "findings": ["Pod/a"]}),
+    "name not a string": json.dumps({"kind": "PodsecBaseline", "findings": [
+        {"kind": "Pod", "name": 1, "check": "privileged"}]}),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_a_malformed_baseline_exits_2_with_one_error_line(podsec, tmp_path, name):
+    write(tmp_path, "app.yaml", TODAY)
+    path = write(tmp_path, "baseline.json", MALFORMED[name])
+    run = podsec("check", "app.yaml", "--baseline", path)
+    assert run.code == 2
+    assert run.out == ""
+    assert len(run.err_lines) == 1
+    assert run.err_lines[0].startswith(f"error: {path}: ")
+
+
+def test_a_missing_baseline_exits_2(podsec, tmp_path):
+    write(tmp_path, "app.yaml", TODAY)
+    run = podsec("check", "app.yaml", "--baseline", "nope.json")
+    assert run.code == 2
+    assert run.err_lines == ["error: nope.json: No such file or directory"]
+
+
+def test_a_baseline_without_namespaces_matches_objects_without_one(podsec, tmp_path):
+    write(tmp_path, "app.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n"
+                                "  containers:\n    - name: app\n      image: nginx\n")
+    path = write(tmp_path, "baseline.json", json.dumps({"kind": "PodsecBaseline", "findings": [
+        {"kind": "Pod", "name": "web", "check": check} for check in RESTRICTED_CHECKS]}))
+    assert podsec("check", "app.yaml", "--baseline", path).code == 0
