@@ -148,6 +148,8 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     problem = _verify(source, text, result, effective)
     if problem:
         result.errors.append(problem)
+        for fixed in result.objects:
+            fixed.refused = fixed.refused or "the file was left unchanged (see the error)"
         return result
     result.new_text = text
     return result

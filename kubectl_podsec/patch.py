@@ -19,6 +19,7 @@ from kubectl_podsec.manifests import may_have_aliases
 from kubectl_podsec.yamlnodes import FALSE_WORDS, NULL_WORDS, TRUE_WORDS, has_merge, is_null
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_COMMENT_RE = re.compile(r"(?:^|\s)(#.*?)\s*$")
 
 
 class Refused(Exception):
@@ -105,6 +106,7 @@ class Patcher:
         self.text, self.node, self.style, self.shared = text, node, style, shared
         self.splices: list = []
         self._inserts: dict = {}  # id(target) -> (target kind, nodes, nested dict of new keys)
+        self._chomped: set = set()  # block scalars given strip chomping
 
     # -- navigation ---------------------------------------------------------------------
     def _walk(self, path: tuple):
@@ -210,7 +212,7 @@ class Patcher:
         pairs = mapping.value
         index = next(i for i, (k, _) in enumerate(pairs) if k is key)
         start, end = self._entry_range(mapping, list(pairs), index, index, key.start_mark.index)
-        self.splices.append(Splice(start, end, ""))
+        self.splices.append(Splice(start, end, self._kept_comments(start, end, key.start_mark.column)))
 
     def remove_items(self, path: tuple, indices: tuple) -> None:
         chain = self._walk(path)
@@ -225,7 +227,21 @@ class Patcher:
                 dash = _dash_column(self.text, start_node)
                 start = self._line_start(start) + (dash or 0)
             span = self._entry_range(sequence, items, first, last, start)
-            self.splices.append(Splice(span[0], span[1], ""))
+            column = start_node.start_mark.column if sequence.flow_style else (dash or 0)
+            self.splices.append(Splice(span[0], span[1], self._kept_comments(span[0], span[1], column)))
+
+    def _kept_comments(self, start: int, end: int, column: int) -> str:
+        """The comments in text that a removal takes away, as comment lines to leave in its
+        place: only the settings go, never what someone wrote about them."""
+        removed = self.text[start:end]
+        if "#" not in removed or not removed.endswith("\n") or start != self._line_start(start):
+            return ""  # only whole lines carry comments of their own
+        kept = []
+        for line in removed.splitlines():
+            match = _COMMENT_RE.search(line)
+            if match and not any(quote in line[:match.start()] for quote in "\"'"):
+                kept.append(" " * column + match.group(1) + self.style.newline)
+        return "".join(kept)
 
     # -- rendering ----------------------------------------------------------------------
     def finish(self) -> list:
@@ -261,8 +277,27 @@ class Patcher:
             return
         column = mapping.value[0][0].start_mark.column
         at = self._skip_closing_comments(self._line_end(self._end(mapping.value[-1][1])), column)
+        if at == len(self.text):
+            self._keep_final_scalar(mapping, depth)
         lines = self._block_lines(tree, column, step)
         self.splices.append(Splice(at, at, "".join(self.style.newline + line for line in lines), depth))
+
+    def _keep_final_scalar(self, mapping: MappingNode, depth: int) -> None:
+        """A `|` or `>` scalar that ends the file without a newline has no final newline in
+        its value; once lines follow it, only strip chomping (`|-`) keeps it that way."""
+        node = mapping
+        while isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style and node.value:
+            node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
+        if not (isinstance(node, ScalarNode) and node.style in ("|", ">")) or self.text.endswith("\n"):
+            return
+        start = node.start_mark.index
+        header_end = start + 1
+        while header_end < len(self.text) and self.text[header_end] in "+-0123456789":
+            header_end += 1
+        header = self.text[start + 1:header_end]
+        if "-" not in header and id(node) not in self._chomped:
+            self._chomped.add(id(node))
+            self.splices.append(Splice(start + 1, header_end, header.replace("+", "") + "-", depth))
 
     def _skip_closing_comments(self, at: int, column: int) -> int:
         """Comment lines right after a block that are indented deeper than its keys close

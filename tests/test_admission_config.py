@@ -9,16 +9,17 @@ kubectl_podsec.cluster, so `cli.main` runs unchanged and no kubectl is run.
 """
 
 import textwrap
+from typing import Optional
 
 import pytest
 import yaml
-
-import kubectl_podsec.cluster as cluster
 from cli_helpers import cli_runner, indent, write
+from test_custom_resources import fake_kubectl
+
+from kubectl_podsec import cluster
 from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
 from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.live import scan_cluster
-from test_custom_resources import fake_kubectl
 
 POD_SECURITY_CONFIGURATION = textwrap.dedent("""\
     apiVersion: pod-security.admission.config.k8s.io/v1
@@ -79,7 +80,7 @@ POD_SPECS = {
 }
 
 
-def live_object(kind: str, name: str, namespace: str, level: str, runtime_class: str = None) -> dict:
+def live_object(kind: str, name: str, namespace: str, level: str, runtime_class: Optional[str] = None) -> dict:
     spec = POD_SPECS[level]
     if runtime_class:
         spec = f"runtimeClassName: {runtime_class}\n" + spec

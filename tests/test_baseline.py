@@ -11,7 +11,6 @@ import json
 import textwrap
 
 import pytest
-
 from cli_helpers import cli_runner, indent, write
 
 LEVEL_SPECS = {
@@ -73,7 +72,7 @@ def test_write_baseline_records_findings_by_identity_and_check(podsec, tmp_path,
                 for check in ["hostNamespaces"] + RESTRICTED_CHECKS]
     expected += [{"kind": "Deployment", "namespace": "shop", "name": "web", "check": check}
                  for check in RESTRICTED_CHECKS]
-    key = lambda e: (e["kind"], e["namespace"], e["name"], e["check"])  # noqa: E731
+    key = lambda e: (e["kind"], e["namespace"], e["name"], e["check"])
     assert body["findings"] == sorted(expected, key=key)  # sorted, nothing for the restricted `api`
     for entry in body["findings"]:
         assert set(entry) == {"kind", "namespace", "name", "check"}  # no lines, no files
@@ -165,8 +164,8 @@ def test_a_new_object_with_violations_fails_and_only_its_findings_are_new(podsec
     deployment("web2"),  # another name
 ])
 def test_identity_is_kind_namespace_and_name(podsec, tmp_path, baselined, changed):
-    web, agent, api = TODAY.split("---\n")
-    write(tmp_path, "app.yaml", "---\n".join([changed, agent, api]))
+    _web, agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", f"{changed}---\n{agent}---\n{api}")
     run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
     assert run.code == 1
     assert len(unsuppressed(run.json)) == len(RESTRICTED_CHECKS)
@@ -175,9 +174,9 @@ def test_identity_is_kind_namespace_and_name(podsec, tmp_path, baselined, change
 
 
 def test_a_new_check_on_a_known_object_fails_and_only_it_is_new(podsec, tmp_path, baselined):
-    web, agent, api = TODAY.split("---\n")
+    _web, agent, api = TODAY.split("---\n")
     worse = deployment("web", level="privileged")  # adds hostNetwork
-    write(tmp_path, "app.yaml", "---\n".join([worse, agent, api]))
+    write(tmp_path, "app.yaml", f"{worse}---\n{agent}---\n{api}")
     run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
     assert run.code == 1
     assert unsuppressed(run.json) == {("Deployment", "web", "hostNamespaces")}
@@ -194,14 +193,14 @@ def test_a_new_violation_in_a_known_check_of_a_known_object_stays_baselined(pods
     """Entries are per object and check: a second container failing the same check is not new."""
     web, agent, api = TODAY.split("---\n")
     more = web + "        - name: sidecar\n          image: envoy\n"
-    write(tmp_path, "app.yaml", "---\n".join([more, agent, api]))
+    write(tmp_path, "app.yaml", f"{more}---\n{agent}---\n{api}")
     data = podsec("check", "app.yaml", "-o", "json").json
     assert "sidecar" in next(o for o in data["objects"] if o["name"] == "web")["violations"][0]["detail"]
     assert podsec("check", "app.yaml", "--baseline", baselined).code == 0
 
 
 def test_fixing_something_reports_stale_entries(podsec, tmp_path, baselined):
-    web, agent, api = TODAY.split("---\n")
+    _web, agent, api = TODAY.split("---\n")
     write(tmp_path, "app.yaml", "---\n".join([deployment("web", level="restricted"), agent, api]))
     run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
     assert run.code == 0
@@ -219,7 +218,7 @@ def test_fixing_one_check_of_an_object_leaves_only_that_entry_stale(podsec, tmp_
     web, agent, api = TODAY.split("---\n")
     partly = web.replace("      containers:\n", "      securityContext:\n        runAsNonRoot: true\n"
                                                  "      containers:\n", 1)
-    write(tmp_path, "app.yaml", "---\n".join([partly, agent, api]))
+    write(tmp_path, "app.yaml", f"{partly}---\n{agent}---\n{api}")
     run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
     assert run.code == 0
     assert run.json["baseline"]["stale"] == [{"kind": "Deployment", "namespace": "shop", "name": "web",
@@ -227,8 +226,8 @@ def test_fixing_one_check_of_an_object_leaves_only_that_entry_stale(podsec, tmp_
 
 
 def test_deleting_an_object_reports_its_entries_stale(podsec, tmp_path, baselined):
-    web, agent, api = TODAY.split("---\n")
-    write(tmp_path, "app.yaml", "---\n".join([web, api]))
+    web, _agent, api = TODAY.split("---\n")
+    write(tmp_path, "app.yaml", f"{web}---\n{api}")
     run = podsec("check", "app.yaml", "--baseline", baselined, "-o", "json")
     assert run.code == 0
     assert {e["name"] for e in run.json["baseline"]["stale"]} == {"agent"}
@@ -236,7 +235,7 @@ def test_deleting_an_object_reports_its_entries_stale(podsec, tmp_path, baseline
 
 
 def test_rewriting_the_baseline_shrinks_it(podsec, tmp_path, baselined):
-    web, agent, api = TODAY.split("---\n")
+    _web, agent, api = TODAY.split("---\n")
     write(tmp_path, "app.yaml", "---\n".join([deployment("web", level="restricted"), agent, api]))
     run = podsec("check", "app.yaml", "--baseline", baselined, "--write-baseline", baselined)
     assert "wrote" in run.err

@@ -14,13 +14,14 @@ import copy
 import json
 import re
 import textwrap
+from pathlib import Path
+from typing import ClassVar, Optional
 
 import pytest
 import yaml
-
-import kubectl_podsec.cluster as cluster
-import kubectl_podsec.workloads as workloads
 from cli_helpers import cli_runner, indent, write
+
+from kubectl_podsec import cluster, workloads
 from kubectl_podsec.cluster import Kubectl
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.live import scan_cluster
@@ -327,7 +328,7 @@ def test_the_same_kind_in_another_api_group_is_skipped(podsec, tmp_path, api_ver
     # fix leaves it alone too.
     run = podsec("fix", "other.yaml", "--unsafe-fixes")
     assert run.code == 0
-    assert open(path).read() == text
+    assert Path(path).read_text() == text
 
 
 def test_core_service_and_knative_service_side_by_side(podsec):
@@ -401,7 +402,7 @@ def test_fix_in_place_then_check(podsec, tmp_path, key):
     assert podsec("fix", "cr.yaml").code == 1
     assert podsec("check", "cr.yaml").code == 0
     assert podsec("fix", "cr.yaml").code == 0
-    assert yaml.safe_load(open(path).read())["kind"] == key[1]
+    assert yaml.safe_load(Path(path).read_text())["kind"] == key[1]
 
 
 @pytest.mark.parametrize("key", KEYS, ids=IDS)
@@ -509,10 +510,10 @@ class FakeKubectl(Kubectl):
     the class attributes OBJECTS (list of objects as `kubectl get -o json` gives them),
     LABELS ({namespace: labels}) and MINOR. Records what was asked in CALLS."""
 
-    OBJECTS: list = []
-    LABELS: dict = {}
+    OBJECTS: ClassVar[list] = []
+    LABELS: ClassVar[dict] = {}
     MINOR = 36
-    CALLS: list = []
+    CALLS: ClassVar[list] = []
 
     def run(self, args):  # pragma: no cover - a test that reaches it is wrong
         raise AssertionError(f"FakeKubectl ran kubectl {args}")
@@ -540,7 +541,7 @@ def fake_kubectl(objects: list, labels: dict, minor: int = 36) -> type:
     return type("Fake", (FakeKubectl,), {"OBJECTS": objects, "LABELS": labels, "MINOR": minor, "CALLS": []})
 
 
-def live(key_or_text, template: str = None, name: str = "web", namespace: str = "shop") -> dict:
+def live(key_or_text, template: Optional[str] = None, name: str = "web", namespace: str = "shop") -> dict:
     """The object as the API server returns it: JSON, with server fields added."""
     obj = yaml.safe_load(custom_resource(key_or_text, template, name, namespace)
                          if template is not None else key_or_text)

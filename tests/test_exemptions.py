@@ -10,10 +10,10 @@ import json
 import os
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_helpers import cli_runner, indent, pod, write
 
 # A Deployment in `shop` whose two containers both miss allowPrivilegeEscalation: false and
@@ -457,12 +457,12 @@ def test_fix_leaves_an_exempt_container_alone(podsec, tmp_path):
     assert run.code == 1  # changed
     assert "needs a human" not in run.err
     assert run.err_lines == ["app.yaml:1:1: Deployment/web: fixed allowPrivilegeEscalation (baseline -> baseline)"]
-    fixed = yaml.safe_load(open(path).read())
+    fixed = yaml.safe_load(Path(path).read_text())
     containers = fixed["spec"]["template"]["spec"]["containers"]
     assert containers[0]["securityContext"]["allowPrivilegeEscalation"] is False
     assert "allowPrivilegeEscalation" not in containers[1]["securityContext"]
     # Only that one line was added.
-    before, after = TWO_CONTAINERS.splitlines(), open(path).read().splitlines()
+    before, after = TWO_CONTAINERS.splitlines(), Path(path).read_text().splitlines()
     assert len(after) == len(before) + 1
     assert [line for line in after if line not in before] == ["            allowPrivilegeEscalation: false"]
     # Fixed: check passes with the exemption, and fix has nothing left to do.
@@ -484,10 +484,10 @@ def test_fix_leaves_an_exempt_object_alone(podsec, tmp_path):
     run = podsec("fix", "app.yaml")
     assert run.code == 1
     assert "agent" not in run.err
-    documents = list(yaml.safe_load_all(open(path).read()))
+    documents = list(yaml.safe_load_all(Path(path).read_text()))
     assert documents[0] == yaml.safe_load(deployment("agent", "monitoring", spec=""))
     assert documents[1] != yaml.safe_load(deployment("web", "shop", spec=""))
-    assert open(path).read().startswith(deployment("agent", "monitoring", spec=""))
+    assert Path(path).read_text().startswith(deployment("agent", "monitoring", spec=""))
 
 
 def test_fix_does_not_report_an_exempt_check_as_needing_a_human(podsec, tmp_path):
@@ -521,7 +521,7 @@ def test_fix_does_not_report_an_exempt_check_as_needing_a_human(podsec, tmp_path
     run = podsec("fix", "agent.yaml")
     assert run.code == 1
     assert "needs a human: hostNamespaces" in run.err
-    assert open(path).read() == manifest
+    assert Path(path).read_text() == manifest
     write(tmp_path, ".podsec.yaml", config({"reason": "reads the host network", "checks": ["hostNamespaces"]}))
     run = podsec("fix", "agent.yaml", "--dry-run", "-o", "json")
     assert run.code == 0
@@ -529,11 +529,11 @@ def test_fix_does_not_report_an_exempt_check_as_needing_a_human(podsec, tmp_path
     assert run.json["objects"][0]["edits"] == []
     run = podsec("fix", "agent.yaml")
     assert run.code == 0 and run.err == ""
-    assert open(path).read() == manifest
+    assert Path(path).read_text() == manifest
     # --unsafe-fixes would remove hostNetwork; the exemption keeps it.
     run = podsec("fix", "agent.yaml", "--unsafe-fixes")
     assert run.code == 0
-    assert open(path).read() == manifest
+    assert Path(path).read_text() == manifest
 
 
 def test_fix_of_stdin_honours_the_exemptions(podsec, tmp_path):
@@ -553,6 +553,6 @@ def test_fix_with_a_non_matching_container_exemption_fixes_everything(podsec, tm
     write(tmp_path, ".podsec.yaml", config({"reason": "not here", "container": "other",
                                             "checks": ["allowPrivilegeEscalation"]}))
     assert podsec("fix", "app.yaml").code == 1
-    containers = yaml.safe_load(open(path).read())["spec"]["template"]["spec"]["containers"]
+    containers = yaml.safe_load(Path(path).read_text())["spec"]["template"]["spec"]["containers"]
     assert all(c["securityContext"]["allowPrivilegeEscalation"] is False for c in containers)
     assert podsec("check", "app.yaml").code == 0

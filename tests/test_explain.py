@@ -12,9 +12,9 @@ import pkgutil
 import re
 
 import pytest
+from cli_helpers import cli_runner
 
 import kubectl_podsec.checks as checks_package
-from cli_helpers import cli_runner
 from kubectl_podsec.checks import ALL_CHECKS, BY_ID
 from kubectl_podsec.explain import versions_text
 
@@ -141,7 +141,7 @@ def test_the_docstring_has_what_the_issue_asks_for(check_id):
     assert len(body) == 3 and body[1].strip(), "the standard's text follows the title"
     assert "Restricted fields:" in doc
     assert "Allowed values:" in doc
-    fixes = re.findall(r"^Fix \((safe|unsafe|never)\):", doc, re.M)
+    fixes = re.findall(r"^Fix \((safe|unsafe|never)\):", doc, re.MULTILINE)
     assert fixes == [BY_ID[check_id].fix_safety]
     if BY_ID[check_id].fix_safety != "never":
         assert BY_ID[check_id].fix is not None, "a check fix may change needs a fix function"

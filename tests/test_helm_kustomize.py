@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_helpers import cli_runner, pod, run_process, write
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -63,7 +62,7 @@ def line_of(text: str, needle: str, occurrence: int = 0) -> int:
 
 def object_line(text: str, kind: str, name: str) -> int:
     """The line of the `apiVersion` of the object `kind`/`name` in `text`."""
-    match = re.search(rf'^apiVersion: \S+\nkind: {kind}\nmetadata:\n  name: "?{re.escape(name)}"?\n', text, re.M)
+    match = re.search(rf'^apiVersion: \S+\nkind: {kind}\nmetadata:\n  name: "?{re.escape(name)}"?\n', text, re.MULTILINE)
     assert match, (kind, name)
     return text.count("\n", 0, match.start()) + 1
 
@@ -84,7 +83,7 @@ def test_the_helm_stream_is_in_helm_templates_layout():
         assert re.match(r"# Source: shop/(charts/[\w-]+/)?templates/[\w/.-]+\.yaml\n\S", record), record[:80]
         assert record.endswith("\n") and not record.endswith("\n\n")
         assert record.count("# Source: ") == 1
-    sources = re.findall(r"^# Source: (.*)$", text, re.M)
+    sources = re.findall(r"^# Source: (.*)$", text, re.MULTILINE)
     assert sources.count("shop/templates/workers.yaml") == 2  # one template, two documents
     assert len(list(yaml.safe_load_all(text))) == len(records) - 1
 
@@ -141,7 +140,7 @@ def test_helm_text_output_names_the_template(podsec):
         kind, template, highest = HELM_WORKLOADS[obj["name"]]
         assert header == f"-:{obj['line']}:1: {kind}/{obj['name']} [from {template}]: highest={highest}"
     line = line_of(text, "privileged: true")
-    assert re.search(rf"^  -:{line}:\d+: privileged: ", run.out, re.M)
+    assert re.search(rf"^  -:{line}:\d+: privileged: ", run.out, re.MULTILINE)
 
 
 def test_helm_yaml_output_names_the_template(podsec):
@@ -188,7 +187,7 @@ def test_machine_formats_name_the_helm_template(podsec, tmp_path, output):
 def test_helm_stream_with_a_stdin_filename(podsec):
     run = podsec("check", "-f", "-", "--stdin-filename", "rendered.yaml", stdin=helm_stream().encode())
     assert re.search(r"^rendered\.yaml:\d+:1: Deployment/release-name-shop \[from shop/templates/deployment\.yaml\]",
-                     run.out, re.M)
+                     run.out, re.MULTILINE)
 
 
 def test_helm_stream_from_a_file(podsec, tmp_path):
@@ -261,7 +260,7 @@ def test_fix_of_helm_output_names_every_template_that_needs_a_change(podsec):
     """Every template that renders a workload failing the level must be named."""
     run = podsec("fix", "-f", "-", stdin=helm_stream().encode())
     assert run.code == 2
-    for name, (_, template, highest) in HELM_WORKLOADS.items():
+    for (_, template, highest) in HELM_WORKLOADS.values():
         if highest != "restricted":
             assert template in run.err, template
 
