@@ -14,6 +14,8 @@ from typing import Optional
 
 import yaml
 
+from kubectl_podsec.levels import Level, PolicyVersion
+
 CONFIG_KIND = "PodSecurityConfiguration"
 MODES = ("enforce", "audit", "warn")
 
@@ -30,12 +32,12 @@ class AdmissionConfig:
     usernames: frozenset = frozenset()
 
     def default_labels(self) -> dict:
-        """The defaults written as namespace labels, for namespaces that have none."""
+        """The defaults as namespace labels: the API server starts from them and lets each
+        label a namespace has override its own part (level or version)."""
         labels = {}
         for mode in MODES:
-            if self.defaults.get(mode):
-                labels[f"pod-security.kubernetes.io/{mode}"] = self.defaults[mode]
-                labels[f"pod-security.kubernetes.io/{mode}-version"] = self.defaults.get(f"{mode}-version", "latest")
+            labels[f"pod-security.kubernetes.io/{mode}"] = self.defaults.get(mode, "privileged")
+            labels[f"pod-security.kubernetes.io/{mode}-version"] = self.defaults.get(f"{mode}-version", "latest")
         return labels
 
     def exemption(self, namespace: str, runtime_class: Optional[str]) -> Optional[str]:
@@ -83,5 +85,13 @@ def load_admission_config(path: str) -> AdmissionConfig:
             raise AdmissionConfigError(f"{path}: exemptions.{key} must be a list of strings")
         return frozenset(value)
 
+    for key, value in defaults.items():
+        mode, _, part = str(key).partition("-")
+        if mode not in MODES or part not in ("", "version"):
+            raise AdmissionConfigError(f"{path}: unknown key defaults.{key}")
+        try:
+            Level.parse(value) if not part else PolicyVersion.parse(value)
+        except (ValueError, TypeError, AttributeError):
+            raise AdmissionConfigError(f"{path}: defaults.{key}: invalid value {value!r}") from None
     return AdmissionConfig({k: str(v) for k, v in defaults.items()}, names("namespaces"),
                            names("runtimeClasses"), names("usernames"))

@@ -281,8 +281,9 @@ def cmd_fix(args) -> int:
     from kubectl_podsec.writes import write_atomically
 
     if args.kustomize:
-        raise UsageError(f"fix cannot change what kustomize renders: edit the resources and patches under "
-                         f"{args.kustomize} (kubectl podsec fix -R -f {args.kustomize} fixes the files there)")
+        raise UsageError(f"fix cannot change what kustomize renders: fix the resources that the "
+                         f"kustomization in {args.kustomize} and its bases list (kubectl podsec fix -f FILE), "
+                         "or add the settings with a patch there")
     specs, resources = _split_inputs(args)
     if not specs:
         if not resources:

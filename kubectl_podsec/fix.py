@@ -18,7 +18,7 @@ from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.manifests import Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import objects_in
+from kubectl_podsec.scan import Report, objects_in, scan_source
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
@@ -95,9 +95,13 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     found = _Errors()
     templates = helm_templates(source.text)
     if templates:  # fixing rendered output would be lost at the next render
-        names = ", ".join(sorted({template for _, template in templates})[:5])
+        report = Report(version)
+        scan_source(source, version, report)
+        failing = sorted({r.extra["template"] for r in report.objects
+                          if r.verdict.highest < level and r.extra.get("template")})
+        names = ", ".join(failing) if failing else "none of them fails the level"
         result.errors.append(Problem(source.name, templates[0][0] + 1, 1, "this is `helm template` output; "
-                                     f"fix the chart's templates instead ({names})"))
+                                     f"fix the chart's templates instead: {names}"))
         return result
     planned = []  # (ObjectFix, Plan)
     for document, item, node in _objects(source, found):

@@ -68,7 +68,8 @@ def _display_path(source: str, root: str) -> str:
 
 def _object_title(obj: dict) -> str:
     namespace = f" ({obj['namespace']})" if obj.get("namespace") else ""
-    return f"{obj['kind']}/{obj['name']}{namespace}"
+    template = f" [from {obj['template']}]" if obj.get("template") else ""  # helm template output
+    return f"{obj['kind']}/{obj['name']}{namespace}{template}"
 
 
 def _position(obj: dict, violation: dict | None) -> tuple:

@@ -49,14 +49,25 @@ def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Op
     return None
 
 
+# A restricted check that replaces a baseline one at restricted level (PSA-SEMANTICS.md 2).
+REPLACES = {"restrictedVolumes": "hostPathVolumes", "capabilities_restricted": "capabilities_baseline",
+            "seccompProfile_restricted": "seccompProfile_baseline", "procMount_restricted": "procMount"}
+
+
 def apply_exemptions(results: list, config: Optional[Config]) -> None:
     for result in results:
         w = result.workload
         exemptions = exemptions_for(config, w.kind, w.namespace, w.name)
         if not exemptions:
             continue
+        by_check = {v.check: v for v in result.verdict.violations}
         for violation in result.verdict.violations:
             found = exemption_for(exemptions, w, violation.check, violation.paths)
+            # Exempting a baseline check also exempts its restricted replacement where that
+            # reports the very same fields (a hostPath volume is also a restricted volume).
+            replaced = by_check.get(REPLACES.get(violation.check))
+            if not found and replaced is not None and set(violation.paths) <= set(replaced.paths):
+                found = exemption_for(exemptions, w, replaced.check, replaced.paths)
             if found:
                 result.suppressed[violation.check] = found
 

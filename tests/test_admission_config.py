@@ -226,12 +226,6 @@ def test_the_default_enforce_version_applies(podsec, tmp_path):
     assert objects["ok"]["enforce"]["version"] == "v1.30"  # the namespace's own label
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: admission.AdmissionConfig.default_labels() writes the enforce-version default only "
-    "together with an enforce level default; the API server (pod-security-admission "
-    "api.PolicyToEvaluate) starts from the defaults and overrides label by label, so a namespace "
-    "labelled only `enforce: restricted` under defaults {enforce-version: v1.25} is enforced at "
-    "restricted:v1.25, while live.scan_cluster reports restricted:latest"))
 def test_a_default_enforce_version_without_a_default_level_applies_to_labelled_namespaces(tmp_path):
     path = write(tmp_path, "pod-security.yaml", textwrap.dedent("""\
         apiVersion: pod-security.admission.config.k8s.io/v1
@@ -308,11 +302,6 @@ def test_bad_yaml_names_the_line(podsec, tmp_path):
     assert run.err_lines[0].startswith(f"error: {path}:3:1: invalid YAML")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: admission.load_admission_config accepts any string as a default level or version "
-    "(`enforce: strict`, `enforce-version: 1.25`); the API server validates the "
-    "PodSecurityConfiguration and refuses to start with one, and live.enforce_verdict then "
-    "silently treats the level as restricted and the version as latest"))
 @pytest.mark.parametrize("defaults", ["enforce: strict", "enforce: baseline\n  enforce-version: 1.25"])
 def test_an_invalid_default_level_or_version_is_malformed(podsec, tmp_path, defaults):
     path = write(tmp_path, "admission.yaml", f"kind: PodSecurityConfiguration\ndefaults:\n  {defaults}\n")

@@ -202,12 +202,6 @@ def test_exempting_a_check_and_its_restricted_replacement_passes_restricted(pods
     assert set(suppressed(run.json["objects"][0])) == {"hostPathVolumes", "restrictedVolumes"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the .podsec.yaml example in config.py's docstring exempts node-exporter from "
-    "[hostNamespaces, hostPathVolumes], but at the default restricted gate the same hostPath "
-    "volume is also reported by restrictedVolumes (which replaces hostPathVolumes in restricted) "
-    "and suppress.exemption_for matches check ids literally: the run exits 1 while the text "
-    "output shows only the exempt finding and `(+1 more at stricter levels)`"))
 def test_exempting_host_path_volumes_covers_the_same_volume_at_restricted(podsec, tmp_path):
     write(tmp_path, "agent.yaml", NODE_EXPORTER)
     write(tmp_path, ".podsec.yaml", config({"reason": "node agents read the host", "namespace": "monitoring",

@@ -78,14 +78,7 @@ def test_without_an_argument_every_check_is_listed_with_level_versions_and_fix(p
     assert "kubectl podsec explain CHECK" in run.out
 
 
-SECCOMP_BASELINE_TITLE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "bug: the docstring title of checks/seccomp_profile_baseline.py is `seccompProfile_baseline "
-    "(baseline; replaced by ...)`, without `all versions, `, so explain.version_notes() cannot split "
-    "off the level and the table's POLICY VERSIONS column says `baseline; replaced by ...`"))
-
-
-@pytest.mark.parametrize("check_id", [
-    pytest.param(i, marks=SECCOMP_BASELINE_TITLE_BUG) if i == "seccompProfile_baseline" else i for i in IDS])
+@pytest.mark.parametrize("check_id", IDS)
 def test_the_versions_column_agrees_with_the_registered_variants(podsec, check_id):
     """The summary's policy versions come from the docstring title; they must say what the
     registry does: `all versions` when the first variant is v1.0, `v1.N+` otherwise."""

@@ -172,10 +172,6 @@ def test_machine_formats_give_the_line_in_the_rendered_stream(podsec, tmp_path, 
         assert f"line={line},col={column},title=podsec privileged::" in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the issue asks that findings name the helm template `in every output format`; "
-    "report.object_data puts it in `template` (json, yaml) and render_text shows `[from ...]`, "
-    "but formats.py (sarif, junit, github) never reads obj['template']"))
 @pytest.mark.parametrize("output", ["sarif", "junit", "github"])
 def test_machine_formats_name_the_helm_template(podsec, tmp_path, output):
     out = machine_output(podsec, tmp_path, output)
@@ -250,12 +246,6 @@ def test_fix_refuses_a_helm_stream_on_stdin(podsec):
         assert template in errors[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: fix.fix_source names `sorted(every template)[:5]`: the first five template names "
-    "alphabetically, including templates without workloads (service.yaml, serviceaccount.yaml), "
-    "cut silently; with this chart's seven templates shop/templates/workers.yaml (the privileged "
-    "CronJob) and tests/test-connection.yaml are not named, so the message does not say which "
-    "sources to edit"))
 def test_fix_of_helm_output_names_every_template_that_needs_a_change(podsec):
     """Every template that renders a workload failing the level must be named."""
     run = podsec("fix", "-f", "-", stdin=helm_stream().encode())

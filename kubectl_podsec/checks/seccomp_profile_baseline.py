@@ -1,4 +1,4 @@
-"""seccompProfile_baseline (baseline; replaced by seccompProfile_restricted in restricted from v1.19)
+"""seccompProfile_baseline (baseline, all versions; annotations to v1.18, fields from v1.19; replaced by seccompProfile_restricted in restricted from v1.19)
 
 Seccomp profile must not be explicitly set to Unconfined.
 
