@@ -734,7 +734,8 @@ def _render_document(doc: Any, rng: random.Random, first: bool) -> str:
     if not first or rng.random() < 0.5:
         lines.append("---" if rng.random() < 0.97 else "--- # generated")
     if doc is None:
-        lines.append("# Source: charts/app/templates/hpa.yaml (disabled)")
+        # Not helm's `# Source: CHART/templates/...`: fix refuses helm output, by design.
+        lines.append("# hpa.yaml (disabled in this environment)")
         return "\n".join(lines) + "\n"
     roll = rng.random()
     if roll < 0.3:

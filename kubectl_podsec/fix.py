@@ -99,7 +99,8 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         scan_source(source, version, report)
         failing = sorted({r.extra["template"] for r in report.objects
                           if r.verdict.highest < level and r.extra.get("template")})
-        names = ", ".join(failing) if failing else "none of them fails the level"
+        names = ", ".join(failing[:10]) + (f" and {len(failing) - 10} more" if len(failing) > 10 else "") \
+            if failing else "none of them fails the level"
         result.errors.append(Problem(source.name, templates[0][0] + 1, 1, "this is `helm template` output; "
                                      f"fix the chart's templates instead: {names}"))
         return result

@@ -407,7 +407,8 @@ def is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and not node.style and node.tag is None and node.value in ("", "~", "null", "Null", "NULL")
 
 
-_HELM_SOURCE_RE = re.compile(r"^# Source: (\S.*?)\s*$", re.M)
+# helm writes `# Source: CHART/templates/FILE` (or CHART/charts/SUB/templates/FILE).
+_HELM_SOURCE_RE = re.compile(r"^# Source: (\S+/templates/\S.*?)\s*$", re.M)
 
 
 def helm_templates(text: str) -> list:
