@@ -276,8 +276,9 @@ def cmd_check(args) -> int:
 def cmd_fix(args) -> int:
     from kubectl_podsec import report as render
     from kubectl_podsec.diffs import git_diff
-    from kubectl_podsec.fix import fix_source, remaining
+    from kubectl_podsec.fix import fix_source_parallel, remaining
     from kubectl_podsec.manifests import Problem, find_sources, load
+    from kubectl_podsec.scan import default_jobs
     from kubectl_podsec.writes import write_atomically
 
     if args.kustomize:
@@ -304,7 +305,8 @@ def cmd_fix(args) -> int:
         if problem:
             problems.append(problem)
             continue
-        results.append(fix_source(source, args.level, args.policy_version, args.unsafe_fixes, config))
+        results.append(fix_source_parallel(source, args.level, args.policy_version, args.unsafe_fixes, config,
+                                           default_jobs()))
     out = []
     for result in results:
         new_text = result.new_text if result.new_text is not None else result.source.text
