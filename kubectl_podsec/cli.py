@@ -53,7 +53,7 @@ def _add_input_flags(parser: argparse.ArgumentParser) -> None:
                         help="exemptions and custom pod templates (default: .podsec.yaml here or above)")
 
 
-def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+def _add_cluster_flags(parser: argparse.ArgumentParser, admission: bool = True) -> None:
     group = parser.add_argument_group("live cluster (when no -f is given; passed to kubectl)")
     group.add_argument("-n", "--namespace")
     group.add_argument("-A", "--all-namespaces", action="store_true")
@@ -65,6 +65,9 @@ def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chunk-size", type=int, help="list in pages of this many objects")
     group.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
                        help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
+    if admission:
+        group.add_argument("--admission-config", metavar="FILE",
+                           help="the API server's PodSecurityConfiguration: its defaults and exemptions")
 
 
 def _kubectl(args):
@@ -96,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", metavar="FILE", help="fail only on findings not recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE")
     _add_cluster_flags(check)
-    check.add_argument("--admission-config", metavar="FILE",
-                       help="the API server's PodSecurityConfiguration: its defaults and exemptions")
 
     namespaces = commands.add_parser("namespaces", help="which enforce label each namespace could take today",
                                      description="Per namespace: its Pod Security labels, the highest level "
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("-o", "--output", choices=("diff", "json", "yaml", "patch"), default="diff",
                      help="files: diff (with --dry-run) or json; a live object: diff, yaml "
                           "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
-    _add_cluster_flags(fix)
+    _add_cluster_flags(fix, admission=False)
 
     explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it")
     explain.add_argument("check", nargs="?", metavar="CHECK")
@@ -206,20 +207,25 @@ def _check_report(args, config):
     from kubectl_podsec.live import scan_cluster
 
     kubectl = _kubectl(args)
-    admission = None
-    if args.admission_config:
-        from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
+    return scan_cluster(kubectl, resources, args.policy_version, admission=_admission(args)), kubectl
 
-        try:
-            admission = load_admission_config(args.admission_config)
-        except AdmissionConfigError as error:
-            raise UsageError(str(error)) from None
-    return scan_cluster(kubectl, resources, args.policy_version, admission=admission), kubectl
+
+def _admission(args):
+    if not args.admission_config:
+        return None
+    from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
+
+    try:
+        return load_admission_config(args.admission_config)
+    except AdmissionConfigError as error:
+        raise UsageError(str(error)) from None
 
 
 def _render_check(output: str, data: dict) -> str:
-    from kubectl_podsec import formats, report
+    from kubectl_podsec import report
 
+    if output in ("sarif", "junit", "github"):
+        from kubectl_podsec import formats  # only here: it imports xml and hashlib
     if output == "json":
         return report.render_json(data)
     if output == "yaml":
@@ -396,7 +402,7 @@ def cmd_namespaces(args) -> int:
     from kubectl_podsec.live import namespace_summaries
 
     kubectl = _kubectl(args)
-    summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version)
+    summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version, _admission(args))
     for problem in problems:
         print(f"error: {problem.message}", file=sys.stderr)
     for warning in kubectl.warnings:

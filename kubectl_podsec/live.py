@@ -166,7 +166,7 @@ def _name(item: dict) -> str:
     return (item.get("metadata") or {}).get("name", "")
 
 
-def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion) -> tuple:
+def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
     """(summaries, problems) for `kubectl podsec namespaces`."""
     problems = []
     try:
@@ -180,7 +180,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion) -
         kubectl.all_namespaces, kubectl.namespace = False, names[0]
     else:
         kubectl.all_namespaces, kubectl.namespace = True, None
-    report = scan_cluster(kubectl, [], version, labels) if labels else Report(version)
+    report = scan_cluster(kubectl, [], version, labels, admission) if labels else Report(version)
     problems.extend(report.errors)
     per_namespace = defaultdict(list)
     for result in report.objects:
