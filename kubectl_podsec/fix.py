@@ -22,10 +22,10 @@ from kubectl_podsec.scan import Report, objects_in, scan_source
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
-MAX_ROUNDS = 4
+MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
 # A baseline check that restricted replaces is fixed through its replacement.
 OVERRIDDEN_BY = {"capabilities_baseline": "capabilities_restricted", "hostPathVolumes": "restrictedVolumes",
-                 "seccompProfile_baseline": "seccompProfile_restricted", "procMount": "procMount_restricted"}  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
+                 "seccompProfile_baseline": "seccompProfile_restricted", "procMount": "procMount_restricted"}
 
 
 @dataclass
@@ -221,7 +221,7 @@ def _verify(source: Source, new_text: str, result: SourceFix, version) -> Option
         if isinstance(document, Problem):
             return Problem(source.name, document.line, document.column,
                            f"internal error: the fixed text would not parse ({document.message}); left unchanged")
-        for item, node in objects_in(document, found):
+        for _, node in objects_in(document, found):
             try:
                 workload = workload_from_node(node)
             except PruneError as error:

@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Union
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kubectl_podsec.yamlnodes import NodeError, mapping
+from kubectl_podsec.yamlnodes import NULL_WORDS, NodeError, mapping
 
 MAX_DEPTH = 1000  # libyaml 0.2.6 refuses deeper nesting itself; we refuse it everywhere
 
@@ -404,7 +404,7 @@ def _allowed_alias_ratio(decoded: int) -> float:
 
 
 def is_empty(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and not node.style and node.tag is None and node.value in ("", "~", "null", "Null", "NULL")
+    return isinstance(node, ScalarNode) and not node.style and node.tag is None and node.value in NULL_WORDS
 
 
 # helm writes `# Source: CHART/templates/FILE` (or CHART/charts/SUB/templates/FILE).

@@ -334,7 +334,8 @@ class Patcher:
             raise Refused("a list item with no value; edit it by hand")
         if parent.flow_style:
             json_style = self._json_at(parent)
-            rendered = self._flow_entries({"": value}, json_style, None, self.style.step)[len('"": ' if json_style else ": "):]
+            entry = self._flow_entries({"": value}, json_style, None, self.style.step)
+            rendered = entry[len('"": ' if json_style else ": "):]
             self.splices.append(Splice(null.start_mark.index, null.end_mark.index, rendered, depth))
             return
         if isinstance(value, list):

@@ -27,7 +27,6 @@ import json
 import re
 import sys
 
-import pytest
 import yaml
 from deepdiff import DeepDiff
 from hypothesis import HealthCheck, Phase, given, settings
@@ -331,7 +330,7 @@ class Renderer:
     def comments(self, counter: list) -> list:
         """Comment lines before some lines, and after the values of others."""
         out = []
-        for index, (text, trailing_ok) in enumerate(self.lines):
+        for text, trailing_ok in self.lines:
             inside_scalar = trailing_ok is None
             if not inside_scalar and self.rnd.random() < 0.15:
                 counter[0] += 1

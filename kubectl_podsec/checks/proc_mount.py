@@ -30,7 +30,8 @@ def check_proc_mount(meta: dict, spec: dict) -> CheckResult:
     if not bad:
         return ALLOWED
     return CheckResult(False, "procMount",
-                       f"{containers_phrase(bad)} must not set securityContext.procMount to {join_quote(sorted(types))}",
+                       f"{containers_phrase(bad)} must not set securityContext.procMount to "
+                       f"{join_quote(sorted(types))}",
                        tuple(paths))
 
 

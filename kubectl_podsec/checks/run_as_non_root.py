@@ -67,7 +67,8 @@ def fix(plan) -> None:
         return
     # runAsNonRoot: true with user 0 stops the container from starting: a human picks the user.
     roots = ["pod"] * (pod_context.get("runAsUser") == 0) + [
-        f'container "{c.get("name", "")}"' for c, _, context in container_contexts(plan) if context.get("runAsUser") == 0]
+        f'container "{c.get("name", "")}"' for c, _, context in container_contexts(plan)
+        if context.get("runAsUser") == 0]
     if roots:
         plan.needs_human(CHECK_ID, f"{', '.join(roots)} set runAsUser: 0, which contradicts runAsNonRoot: true; "
                                    "choose a non-root user")

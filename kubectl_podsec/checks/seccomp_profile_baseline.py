@@ -42,7 +42,8 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
     if not forbidden:
         return ALLOWED
     return CheckResult(False, "seccompProfile",
-                       f'forbidden {pluralize("annotation", "annotations", len(forbidden))} {", ".join(sorted(forbidden))}',
+                       f'forbidden {pluralize("annotation", "annotations", len(forbidden))} '
+                       f'{", ".join(sorted(forbidden))}',
                        tuple(dict.fromkeys(paths)))
 
 
