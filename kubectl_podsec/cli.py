@@ -128,11 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _input_specs(args) -> list:
-    specs = [part for value in args.filename for part in value.split(",") if part]
-    return specs + list(args.paths)
-
-
 def _split_inputs(args) -> tuple:
     """(manifest specs, cluster resources). Without -f, a positional argument that names no
     file is a resource, as kubectl takes them (deploy/web, pods, deployments,statefulsets)."""

@@ -25,8 +25,8 @@ from typing import Optional
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.checks import BY_ID
-from kubectl_podsec.manifests import Document, Problem, Source, documents, is_empty, load
-from kubectl_podsec.yamlnodes import NodeError, mapping, scalar
+from kubectl_podsec.manifests import Document, Problem, Source, documents, load
+from kubectl_podsec.yamlnodes import NodeError, is_null, mapping, scalar
 
 CONFIG_NAMES = (".podsec.yaml", ".podsec.yml")
 SELECTORS = ("namespace", "kind", "name", "container")
@@ -84,7 +84,7 @@ def load_config(path: str) -> Config:
     for document in documents(source):
         if isinstance(document, Problem):
             raise ConfigError(document)
-        if not is_empty(document.root):
+        if not is_null(document.root):
             _read(document, config)
     return config
 
@@ -111,7 +111,7 @@ def _read(document: Document, config: Config) -> None:
 
 
 def _items(source: Source, node: Node, key: str) -> list:
-    if is_empty(node):
+    if is_null(node):
         return []
     if not isinstance(node, SequenceNode):
         _fail(source, node, f"{key} must be a list")

@@ -18,7 +18,9 @@ from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.manifests import Document, Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import Report, objects_in, scan_source
+from kubectl_podsec.scan import (
+    Report, map_parts, objects_in, part_source, scan_source, shared, split_for_workers,
+)
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
@@ -272,17 +274,12 @@ def never_fix_message(check_id: str) -> str:
     return " ".join(doc[marker + len("Fix (never):"):].split())
 
 
-_PARALLEL = None  # (source, level, version, unsafe, config), inherited by forked workers
-
-
 def _fix_part(bounds: tuple):
-    start, end, line = bounds
-    source, level, version, unsafe, config = _PARALLEL
-    # Leading newlines keep the part's line numbers those of the whole source.
-    part = Source(source.name, source.path, "\n" * line + source.text[start:end])
-    result = fix_source(part, level, version, unsafe, config)
+    source, level, version, unsafe, config = shared()
+    result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
     for fixed in result.objects:
         fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
+    line = bounds[2]  # the part's leading newlines come off again
     new_text = None if result.new_text is None else result.new_text[line:]
     return new_text, result.objects, result.errors, result.documents
 
@@ -292,20 +289,10 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     """fix_source over a big source cut at `---` lines into one part per process; the parts'
     texts, objects and errors are joined in order, and nothing is written unless every part
     could be fixed."""
-    from kubectl_podsec.scan import split_for_workers
-
     parts = split_for_workers(source.text, jobs)
     if len(parts) < 2 or helm_templates(source.text):
         return fix_source(source, level, version, unsafe, config)
-    global _PARALLEL
-    import multiprocessing
-
-    _PARALLEL = (source, level, version, unsafe, config)
-    try:
-        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
-            pieces = pool.map(_fix_part, parts)
-    finally:
-        _PARALLEL = None
+    pieces = map_parts(_fix_part, parts, (source, level, version, unsafe, config))
     result, texts, offset = SourceFix(source), [], 0
     for new_text, objects, errors, count in pieces:
         for fixed in objects:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 
-from kubectl_podsec.yamlnodes import NULL_WORDS, NodeError, mapping
+from kubectl_podsec.yamlnodes import NodeError, mapping
 
 MAX_DEPTH = 1000  # libyaml 0.2.6 refuses deeper nesting itself; we refuse it everywhere
 
@@ -401,10 +401,6 @@ def _allowed_alias_ratio(decoded: int) -> float:
     if decoded >= 4_000_000:
         return 0.10
     return 0.99 - 0.89 * ((decoded - 400_000) / 3_600_000)
-
-
-def is_empty(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and not node.style and node.tag is None and node.value in NULL_WORDS
 
 
 # helm writes `# Source: CHART/templates/FILE` (or CHART/charts/SUB/templates/FILE).

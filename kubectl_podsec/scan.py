@@ -16,10 +16,10 @@ from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.manifests import (
-    Document, Problem, Source, documents, find_sources, helm_templates, is_empty, load,
+    Document, Problem, Source, documents, find_sources, helm_templates, load,
 )
 from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
-from kubectl_podsec.yamlnodes import NodeError, mapping
+from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 
 
 @dataclass
@@ -143,29 +143,40 @@ def split_for_workers(text: str, jobs: int) -> list:
     return parts
 
 
-_PARALLEL_SOURCE: Optional[Source] = None
+_SHARED = None  # what the forked workers read instead of receiving it pickled
 
 
-def _scan_part(args) -> tuple:
-    start, end, line, version = args
-    source = _PARALLEL_SOURCE
-    # Leading newlines put the part's lines where they are in the whole source.
-    part = Source(source.name, source.path, "\n" * line + source.text[start:end], source.bom)
+def map_parts(worker, parts: list, shared) -> list:
+    """worker(part) for every part, in forked processes that inherit `shared`."""
+    global _SHARED
+    import multiprocessing
+
+    _SHARED = shared
+    try:
+        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+            return pool.map(worker, parts)
+    finally:
+        _SHARED = None
+
+
+def shared():
+    return _SHARED
+
+
+def part_source(source: Source, start: int, end: int, line: int) -> Source:
+    """A part of a source whose leading newlines put its lines where they are in the whole."""
+    return Source(source.name, source.path, "\n" * line + source.text[start:end])
+
+
+def _scan_part(bounds: tuple) -> tuple:
+    source, version = _SHARED
     report = Report(version)
-    count = scan_source(part, version, report)
+    count = scan_source(part_source(source, *bounds), version, report)
     return report, count
 
 
 def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report) -> None:
-    global _PARALLEL_SOURCE
-    import multiprocessing
-
-    _PARALLEL_SOURCE = source  # inherited by the forked workers, not pickled
-    try:
-        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
-            results = pool.map(_scan_part, [(start, end, line, version) for start, end, line in parts])
-    finally:
-        _PARALLEL_SOURCE = None
+    results = map_parts(_scan_part, parts, (source, version))
     offset = 0
     for part, count in results:
         for result in part.objects:
@@ -193,7 +204,7 @@ def default_jobs() -> int:
 def objects_in(document: Document, report) -> Iterator[tuple]:
     """(item index or None, node) for the object of a document, or each item of a List."""
     root = document.root
-    if is_empty(root):
+    if is_null(root):
         return
     if isinstance(root, MappingNode):
         try:
@@ -204,13 +215,13 @@ def objects_in(document: Document, report) -> Iterator[tuple]:
         kind = entries.get("kind")
         if kind and isinstance(kind[1], ScalarNode) and kind[1].value.endswith("List") and "items" in entries:
             items = entries["items"][1]
-            if is_empty(items):
+            if is_null(items):
                 return
             if not isinstance(items, SequenceNode):
                 report.errors.append(_problem(document.source, document.index, items, "items must be a list"))
                 return
             for index, item in enumerate(items.value):
-                if not is_empty(item):
+                if not is_null(item):
                     yield index, item
             return
     yield None, root

@@ -12,20 +12,11 @@ from kubectl_podsec.evaluate import evaluate, failures, forbidden_detail
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.manifests import Document, Source, documents
 from kubectl_podsec.workloads import Workload, workload_from_node
+from cli_helpers import TEMPLATES
 from psa_fixtures import load_records
 
-# kind -> (apiVersion, the YAML that leads to the pod template, its indentation)
-WRAPPERS = {
-    "Pod": None,
-    "PodTemplate": ("v1", "template:\n", 2),
-    "ReplicationController": ("v1", "spec:\n  template:\n", 4),
-    "ReplicaSet": ("apps/v1", "spec:\n  template:\n", 4),
-    "Deployment": ("apps/v1", "spec:\n  template:\n", 4),
-    "StatefulSet": ("apps/v1", "spec:\n  template:\n", 4),
-    "DaemonSet": ("apps/v1", "spec:\n  template:\n", 4),
-    "Job": ("batch/v1", "spec:\n  template:\n", 4),
-    "CronJob": ("batch/v1", "spec:\n  jobTemplate:\n    spec:\n      template:\n", 8),
-}
+# kind -> (apiVersion, the YAML that leads to the pod template, its indentation); None for a Pod
+WRAPPERS = {"Pod": None, **TEMPLATES}
 
 
 def wrap(pod_yaml: str, kind: str) -> str:
