@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from kubectl_podsec.apivalidation import new_errors
 from kubectl_podsec.checks import BY_ID, NEWEST_VERSION
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.fixplan import Plan
@@ -135,6 +136,10 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         plan = plan_object(workload, level, effective, unsafe, exemptions)
         fixed.notes = list(plan.notes)
         fixed.exemptions = exemptions
+        rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
+        if rejected:  # a backstop: the checks' fixes avoid these, and a test holds them to it
+            fixed.refused = f"kube-apiserver would reject the fixed object ({rejected[0]})"
+            continue
         try:  # refuse the whole object before touching any of it
             patcher = Patcher(source.text, node, detect_style(source.text, document.root),
                               shared_nodes(document.root, source.text))

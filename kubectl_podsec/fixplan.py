@@ -78,6 +78,9 @@ class Plan:
         old = self.get(path, MISSING)
         if old is not MISSING and old == value and type(old) is type(value):
             return True
+        # Safe fixes only add what is absent: a value the manifest sets (null counts as unset,
+        # as the API server reads it) is the author's intent, whatever the caller claims.
+        safe = safe and old is MISSING
         if not self.allowed(check, safe, what or f"set {self.dotted(path)} to {json.dumps(value)}", path):
             return False
         parent = self._parent(path, create=True)
@@ -85,14 +88,15 @@ class Plan:
         self.edits.append(Edit(check, "set", path, value, None if old is MISSING else old, safe))
         return True
 
-    def remove(self, check: str, path: tuple, safe: bool = False, what: str = "") -> bool:
+    def remove(self, check: str, path: tuple, what: str = "") -> bool:
+        """Removing a value the manifest sets is never safe."""
         old = self.get(path, MISSING)
         if old is MISSING:
             return True
-        if not self.allowed(check, safe, what or f"remove {self.dotted(path)}", path):
+        if not self.allowed(check, False, what or f"remove {self.dotted(path)}", path):
             return False
         del self._parent(path)[path[-1]]
-        self.edits.append(Edit(check, "remove", path, None, old, safe))
+        self.edits.append(Edit(check, "remove", path, None, old, False))
         return True
 
     def append(self, check: str, path: tuple, item, safe: bool = True) -> bool:
@@ -105,19 +109,20 @@ class Plan:
         self.edits.append(Edit(check, "append", path, item, None, safe))
         return True
 
-    def remove_items(self, check: str, path: tuple, items: list, safe: bool = False, what: str = "") -> bool:
+    def remove_items(self, check: str, path: tuple, items: list, what: str = "") -> bool:
+        """Removing entries the manifest lists is never safe."""
         current = self.get(path, [])
         doomed = [i for i, item in enumerate(current) if item in items]
         if not doomed:
             return True
-        if not self.allowed(check, safe, what or f"remove {', '.join(map(str, items))} from {self.dotted(path)}",
+        if not self.allowed(check, False, what or f"remove {', '.join(map(str, items))} from {self.dotted(path)}",
                             path):
             return False
         if len(doomed) == len(current):
-            return self.remove(check, path, safe, what)
+            return self.remove(check, path, what)
         for index in reversed(doomed):
             del current[index]
-        self.edits.append(Edit(check, "remove_items", path, tuple(doomed), tuple(items), safe))
+        self.edits.append(Edit(check, "remove_items", path, tuple(doomed), tuple(items), False))
         return True
 
     def _parent(self, path: tuple, create: bool = False):

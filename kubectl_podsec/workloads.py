@@ -75,6 +75,8 @@ _HANDLER = {"httpGet": {"host": "str"}, "tcpSocket": {"host": "str"}}
 _CONTAINER = {
     "name": "str", "securityContext": _CONTAINER_SC,
     "ports": [{"hostPort": "int", "containerPort": "int"}],
+    # Only for fix: the API server allows Bidirectional propagation to privileged containers only.
+    "volumeMounts": [{"name": "str", "mountPropagation": "str"}],
     "livenessProbe": _HANDLER, "readinessProbe": _HANDLER, "startupProbe": _HANDLER,
     "lifecycle": {"postStart": _HANDLER, "preStop": _HANDLER},
 }

@@ -48,7 +48,7 @@ def fix(plan) -> None:
         added = (context.get("capabilities") or {}).get("add") or ()
         bad = [cap for cap in added if cap not in ALLOWED_CAPABILITIES]
         if bad:
-            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad, safe=False)
+            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad)
 
 
 CHECK_ID = "capabilities_baseline"

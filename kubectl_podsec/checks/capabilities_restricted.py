@@ -65,7 +65,7 @@ def fix(plan) -> None:
         capabilities = context.get("capabilities") or {}
         bad = [cap for cap in capabilities.get("add") or () if cap != ALLOWED_ADD]
         if bad:
-            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad, safe=False)
+            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad)
         if "ALL" not in (capabilities.get("drop") or ()):
             plan.append(CHECK_ID, path + ("securityContext", "capabilities", "drop"), "ALL", safe=True)
 

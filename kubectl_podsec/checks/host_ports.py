@@ -46,7 +46,7 @@ def fix(plan) -> None:
     for container, path, _ in container_contexts(plan):
         for index, port in enumerate(container.get("ports") or ()):
             if port.get("hostPort"):
-                plan.remove(CHECK_ID, path + ("ports", index, "hostPort"), safe=False)
+                plan.remove(CHECK_ID, path + ("ports", index, "hostPort"))
 
 
 CHECK_ID = "hostPorts"

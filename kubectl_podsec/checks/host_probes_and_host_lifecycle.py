@@ -59,7 +59,7 @@ def fix(plan) -> None:
         for handler, handler_path in handler_paths(container):
             for action in ACTIONS:
                 if (handler.get(action) or {}).get("host"):
-                    plan.remove(CHECK_ID, path + handler_path + (action, "host"), safe=False)
+                    plan.remove(CHECK_ID, path + handler_path + (action, "host"))
 
 
 CHECK_ID = "hostProbesAndHostLifecycle"

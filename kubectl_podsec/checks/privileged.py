@@ -5,11 +5,12 @@ Privileged Pods disable most security mechanisms and must be disallowed.
 Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].securityContext.privileged
 Allowed values: undefined/nil, false
 
-Fix (unsafe): remove `privileged: true`.
+Fix (unsafe): set `privileged: false`; not for a container that mounts a volume with
+`mountPropagation: Bidirectional`, which the API server allows only in privileged containers.
 """
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, security_context
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
 from kubectl_podsec.fixplan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
@@ -28,9 +29,18 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 def fix(plan) -> None:
-    for _, path, context in container_contexts(plan):
-        if context.get("privileged") is True:
-            plan.set(CHECK_ID, path + ("securityContext", "privileged"), False, safe=False)
+    for container, path, context in container_contexts(plan):
+        if context.get("privileged") is not True:
+            continue
+        # validateMountPropagation: the API server would reject the container unprivileged.
+        bidirectional = [mount.get("name", "") for mount in container.get("volumeMounts") or ()
+                         if mount.get("mountPropagation") == "Bidirectional"]
+        if bidirectional:
+            plan.needs_human(CHECK_ID, f'container "{container.get("name", "")}" mounts {join_quote(bidirectional)} '
+                                       "with mountPropagation: Bidirectional, which only privileged containers may "
+                                       "use; change it to HostToContainer (or drop the mount) first")
+            continue
+        plan.set(CHECK_ID, path + ("securityContext", "privileged"), False, safe=False)
 
 
 CHECK_ID = "privileged"

@@ -43,10 +43,10 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 def fix(plan) -> None:
     if pod_security_context(plan.spec).get("runAsUser") == 0:
-        plan.remove(CHECK_ID, ("spec", "securityContext", "runAsUser"), safe=False)
+        plan.remove(CHECK_ID, ("spec", "securityContext", "runAsUser"))
     for _, path, context in container_contexts(plan):
         if context.get("runAsUser") == 0:
-            plan.remove(CHECK_ID, path + ("securityContext", "runAsUser"), safe=False)
+            plan.remove(CHECK_ID, path + ("securityContext", "runAsUser"))
 
 
 CHECK_ID = "runAsUser"

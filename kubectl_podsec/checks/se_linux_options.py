@@ -80,10 +80,10 @@ def fix(plan) -> None:
         if options is None:
             continue
         if options.get("type", "") not in allowed:
-            plan.remove(CHECK_ID, path + ("type",), safe=False)
+            plan.remove(CHECK_ID, path + ("type",))
         for key in ("user", "role"):
             if options.get(key):
-                plan.remove(CHECK_ID, path + (key,), safe=False)
+                plan.remove(CHECK_ID, path + (key,))
 
 
 CHECK_ID = "seLinuxOptions"

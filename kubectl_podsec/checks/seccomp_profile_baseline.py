@@ -11,9 +11,11 @@ v1.19+ (fields only; the annotations are ignored):
     spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
   Allowed values: undefined/nil, RuntimeDefault, Localhost
 
-Fix (unsafe): set the forbidden profile to RuntimeDefault.
+Fix (unsafe): set the forbidden profile to RuntimeDefault. A legacy annotation of the same
+scope changes with the field (the API server rejects an annotation and a field that disagree).
 """
 
+from kubectl_podsec.apivalidation import seccomp_annotation_matches
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
@@ -88,22 +90,67 @@ def _check_1_19(meta: dict, spec: dict) -> CheckResult:
 
 def fix(plan) -> None:
     annotations = plan.meta.get("annotations") or {}
-    keys = [POD_ANNOTATION] + [CONTAINER_ANNOTATION_PREFIX + c.get("name", "") for c, _ in containers(plan.spec)]
-    for key in keys:
+    scopes = [(POD_ANNOTATION, ("spec", "securityContext"))] + [
+        (CONTAINER_ANNOTATION_PREFIX + c.get("name", ""), path + ("securityContext",))
+        for c, path in containers(plan.spec)]
+    for key, scope in scopes:
         if key in annotations and not _valid_annotation(annotations[key]):
-            plan.set(CHECK_ID, ("metadata", "annotations", key), "runtime/default", safe=False)
+            # The annotation follows a valid field of its scope; an Unconfined field follows
+            # the annotation in fix_explicit_types.
+            field = plan.get(scope + ("seccompProfile",)) or {}
+            valid = field.get("type") == "RuntimeDefault" or \
+                (field.get("type") == "Localhost" and field.get("localhostProfile"))
+            plan.set(CHECK_ID, ("metadata", "annotations", key), _annotation_for(field) if valid else "runtime/default",
+                     safe=False)
     fix_explicit_types(plan, CHECK_ID)
+
+
+RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
+
+
+def profile_for_annotation(value: str):
+    """The seccompProfile field the API server pairs with a legacy annotation value."""
+    if value in ("runtime/default", "docker/default"):
+        return RUNTIME_DEFAULT
+    if value.startswith("localhost/"):
+        return {"type": "Localhost", "localhostProfile": value[len("localhost/"):]}
+    return {"type": "Unconfined"} if value == "unconfined" else None
+
+
+def _annotation_for(profile: dict) -> str:
+    if profile["type"] == "Localhost":
+        return "localhost/" + profile["localhostProfile"]
+    return "runtime/default"
+
+
+def set_profile(plan, check_id: str, scope: tuple, annotation_key: str, profile: dict) -> bool:
+    """Set `seccompProfile` in the securityContext at `scope` (pod or container), and the
+    legacy annotation of that scope where one is present and names another profile: kube-apiserver
+    rejects a field and an annotation that disagree (validateSeccompAnnotationsAndFields).
+    The annotation goes first, so a refusal to change it leaves the field alone too."""
+    current = (plan.meta.get("annotations") or {}).get(annotation_key)
+    if current is not None and not seccomp_annotation_matches(current, profile):
+        what = (f"replace the annotation {annotation_key}: {current} with {_annotation_for(profile)}, "
+                f"so that it matches seccompProfile.type: {profile['type']}")
+        if not plan.set(check_id, ("metadata", "annotations", annotation_key), _annotation_for(profile),
+                        safe=False, what=what):
+            return False
+    done = True
+    for key, value in profile.items():
+        done = plan.set(check_id, scope + ("seccompProfile", key), value, safe=True) and done
+    return done
 
 
 def fix_explicit_types(plan, check_id: str) -> None:
     """Replace a forbidden seccomp type (Unconfined) with RuntimeDefault, pod and containers."""
     profile = pod_security_context(plan.spec).get("seccompProfile")
     if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-        plan.set(check_id, ("spec", "securityContext", "seccompProfile", "type"), "RuntimeDefault", safe=False)
-    for _, path, context in container_contexts(plan):
+        set_profile(plan, check_id, ("spec", "securityContext"), POD_ANNOTATION, RUNTIME_DEFAULT)
+    for container, path, context in container_contexts(plan):
         profile = context.get("seccompProfile")
         if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-            plan.set(check_id, path + ("securityContext", "seccompProfile", "type"), "RuntimeDefault", safe=False)
+            set_profile(plan, check_id, path + ("securityContext",),
+                        CONTAINER_ANNOTATION_PREFIX + container.get("name", ""), RUNTIME_DEFAULT)
 
 
 CHECK_ID = "seccompProfile_baseline"

@@ -9,13 +9,16 @@ Restricted fields:
 Allowed values: RuntimeDefault, Localhost. A valid pod-level type covers the containers that
 leave it unset; an invalid one covers nothing.
 
-Fix (safe): set `seccompProfile.type: RuntimeDefault` at pod level; (unsafe) replace an
-explicit Unconfined with RuntimeDefault. Not applied on Windows pods.
+Fix (safe): set `seccompProfile.type: RuntimeDefault` at pod level, or the profile that the
+pod's legacy annotation names (`localhost/NAME` gives `type: Localhost` with
+`localhostProfile: NAME`); (unsafe) replace an explicit Unconfined, field or annotation, with
+RuntimeDefault, keeping the annotation and the field in step. Not applied on Windows pods.
 """
 
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.seccomp_profile_baseline import (
-    explicit_bad_setters, explicit_result, fix_explicit_types,
+    POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
+    profile_for_annotation, set_profile,
 )
 from kubectl_podsec.checks.util import containers_phrase, is_windows
 from kubectl_podsec.levels import Level, Version
@@ -49,7 +52,13 @@ def fix(plan) -> None:
     fix_explicit_types(plan, CHECK_ID)
     setters, _, _, pod_valid, unset = explicit_bad_setters(plan.spec)
     if not pod_valid and unset:
-        plan.set(CHECK_ID, POD_PATH, "RuntimeDefault", safe=True)
+        # A legacy annotation names the profile the author chose: a Localhost profile is kept,
+        # and `unconfined` is an explicit request that only --unsafe-fixes overrides.
+        annotation = (plan.meta.get("annotations") or {}).get(POD_ANNOTATION)
+        profile = profile_for_annotation(annotation) if annotation is not None else None
+        if profile is None or profile["type"] == "Unconfined":
+            profile = RUNTIME_DEFAULT
+        set_profile(plan, CHECK_ID, ("spec", "securityContext"), POD_ANNOTATION, profile)
 
 
 CHECK_ID = "seccompProfile_restricted"

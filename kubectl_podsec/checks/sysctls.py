@@ -64,7 +64,7 @@ def fix(plan) -> None:
     names = [s.get("name", "") for s in pod_security_context(plan.spec).get("sysctls") or ()]
     bad = [name for name in names if name not in allowed]
     if bad:
-        plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad], safe=False,
+        plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad],
                           what=f"remove the sysctls {', '.join(bad)}")
 
 
