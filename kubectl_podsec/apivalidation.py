@@ -26,6 +26,7 @@ The input is the typed, pruned model of a pod (`workloads.prune_*`): metadata an
 
 from __future__ import annotations
 
+from kubectl_podsec.checks.seccomp_profile_baseline import seccomp_annotation_matches
 from kubectl_podsec.checks.util import containers, is_windows, pod_security_context, security_context
 
 SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
@@ -36,19 +37,6 @@ APPARMOR_CONTAINER_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/
 _WINDOWS_FORBIDDEN_POD = ("seLinuxOptions", "seccompProfile", "appArmorProfile", "runAsUser", "sysctls")
 _WINDOWS_FORBIDDEN_CONTAINER = ("seLinuxOptions", "seccompProfile", "appArmorProfile", "capabilities",
                                 "privileged", "allowPrivilegeEscalation", "procMount", "runAsUser")
-
-
-def seccomp_annotation_matches(annotation: str, profile: dict) -> bool:
-    """validateSeccompAnnotationsAndFieldsMatch: whether an annotation value names the profile."""
-    kind = profile.get("type")
-    if kind == "Unconfined":
-        return annotation == "unconfined"
-    if kind == "RuntimeDefault":
-        return annotation in ("runtime/default", "docker/default")
-    if kind == "Localhost":
-        return annotation.startswith("localhost/") and \
-            profile.get("localhostProfile") == annotation[len("localhost/"):]
-    return True
 
 
 def apparmor_annotation_matches(annotation: str, profile: dict) -> bool:

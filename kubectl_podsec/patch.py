@@ -196,10 +196,10 @@ class Patcher:
             at = sequence.end_mark.index - 1
             self.splices.append(Splice(at, at, rendered, depth))
         elif sequence.flow_style:
-            at = self._end(sequence.value[-1])
+            at = self._end(self._last_value(sequence))
             self.splices.append(Splice(at, at, self._flow_separator(sequence) + rendered, depth))
         else:
-            last = sequence.value[-1]
+            last = self._last_value(sequence)
             dash = _dash_column(self.text, last)
             at = self._line_end(self._end(last))
             self.splices.append(Splice(at, at, self.style.newline + " " * dash + "- " + rendered, depth))
@@ -269,14 +269,13 @@ class Patcher:
                     text = self._flow_entries(tree, json_style, None, step, compact)
                 self.splices.append(Splice(at, at, text, depth))
                 return
-            last_value = mapping.value[-1][1]
-            at = self._end(last_value)
+            at = self._end(self._last_value(mapping))
             column = mapping.value[0][0].start_mark.column if self._multiline(mapping) else None
             text = self._flow_separator(mapping) + self._flow_entries(tree, json_style, column, step, compact)
             self.splices.append(Splice(at, at, text, depth))
             return
         column = mapping.value[0][0].start_mark.column
-        at = self._skip_closing_comments(self._line_end(self._end(mapping.value[-1][1])), column)
+        at = self._skip_closing_comments(self._line_end(self._end(mapping)), column)
         if at == len(self.text):
             self._keep_final_scalar(mapping, depth)
         lines = self._block_lines(tree, column, step)
@@ -432,7 +431,7 @@ class Patcher:
     def _end(self, node: Node) -> int:
         """Where the text of `node` ends (block collections end at their last leaf)."""
         while isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style and node.value:
-            node = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
+            node = self._last_value(node)
         end = node.end_mark.index
         if isinstance(node, ScalarNode) and node.style in ("|", ">"):
             header = self.text[node.start_mark.index:self._line_end(node.start_mark.index)]
@@ -443,6 +442,19 @@ class Patcher:
             while end > node.start_mark.index and self.text[end - 1] in "\r\n":
                 end -= 1
         return end
+
+    def _last_value(self, collection: Node) -> Node:
+        if isinstance(collection, MappingNode):
+            before, child = collection.value[-1]
+        else:
+            child = collection.value[-1]
+            before = collection.value[-2] if len(collection.value) > 1 else None
+        # An alias is the very node of its anchor, whose marks point at the anchor's text:
+        # a last value that starts before its own key (or the item before it) is an alias.
+        limit = before.end_mark.index if before is not None else collection.start_mark.index
+        if id(child) in self.shared and child.start_mark.index < limit:
+            raise Refused("the text there ends in a YAML alias; edit it by hand")
+        return child
 
     def _line_end(self, index: int) -> int:
         newline = self.text.find("\n", index)

@@ -145,6 +145,7 @@ def _where(source: str, line, column) -> str:
 
 def fix_data(results: list, gate: Level, version) -> dict:
     """`fix -o json`: per object, each edit and each violation that remains."""
+    from kubectl_podsec.checks import BY_ID
     from kubectl_podsec.fix import human_notes
 
     objects = []
@@ -158,7 +159,8 @@ def fix_data(results: list, gate: Level, version) -> dict:
                 "before": str(fixed.before.highest), "after": str(verdict.highest),
                 "written": result.written,
                 "edits": [{"check": e.check, "op": e.op, "path": format_path(fixed.prefix + e.path),
-                           "old": _jsonable(e.old), "new": _jsonable(e.value), "safe": e.safe}
+                           "old": _jsonable(e.old), "new": _jsonable(e.value), "safe": e.safe,
+                           "risk": BY_ID[e.check].fix_risk}
                           for e in fixed.edits] if result.new_text is not None else [],
                 "remaining": [{"level": str(v.level), "check": v.check, "reason": v.reason, "detail": v.detail,
                                "why": why} for v, why in human_notes(fixed, gate)],
@@ -174,17 +176,25 @@ def _jsonable(value):
 
 
 def fix_summary(data: dict) -> str:
-    """Per object, what changed and what still needs a human; for stderr."""
+    """Per object, what changed and what still needs a human; then, once per check applied,
+    what its fix can break at run time, for the reviewer to test. For stderr."""
     lines = []
+    risks: dict = {}  # check -> [risk, objects]
     for obj in data["objects"]:
         where = _where(obj["source"], obj["line"], obj["column"])
         title = f"{where}: {obj['kind']}/{obj['name']}"
         checks = sorted({edit["check"] for edit in obj["edits"]})
         if checks:
             lines.append(f"{title}: fixed {', '.join(checks)} ({obj['before']} -> {obj['after']})")
+            for check in checks:
+                risks.setdefault(check, [next(e["risk"] for e in obj["edits"] if e["check"] == check), 0])[1] += 1
         for remaining in obj["remaining"]:
             lines.append(f"{title}: needs a human: {remaining['check']}: {remaining['reason']} "
                          f"({remaining['detail']}): {remaining['why']}")
+    if risks:
+        lines.append("what to test: fixes that can stop a workload at run time:")
+        lines += [f"  risk: {check} ({objects} {'object' if objects == 1 else 'objects'}): {risk}"
+                  for check, (risk, objects) in sorted(risks.items())]
     return "".join(line + "\n" for line in lines)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubectl_podsec.checks import BY_ID
 from kubectl_podsec.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "fix"
@@ -409,7 +410,8 @@ def test_json_lists_every_edit_and_what_remains(fix):
     assert (obj["kind"], obj["name"], obj["source"]) == ("Deployment", "web", "-")
     assert obj["edits"] == [{"check": "runAsNonRoot", "op": "set",
                              "path": "spec.template.spec.securityContext.runAsNonRoot",
-                             "old": None, "new": True, "safe": True}]
+                             "old": None, "new": True, "safe": True,
+                             "risk": BY_ID["runAsNonRoot"].fix_risk}]
     remaining = {r["check"]: r for r in obj["remaining"]}
     assert {"hostPathVolumes", "restrictedVolumes"} <= set(remaining)
     assert all(r["why"] and r["reason"] for r in obj["remaining"])

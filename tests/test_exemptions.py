@@ -450,7 +450,8 @@ def test_fix_leaves_an_exempt_container_alone(podsec, tmp_path):
     run = podsec("fix", "app.yaml")
     assert run.code == 1  # changed
     assert "needs a human" not in run.err
-    assert run.err_lines == ["app.yaml:1:1: Deployment/web: fixed allowPrivilegeEscalation (baseline -> baseline)"]
+    assert run.err_lines[0] == "app.yaml:1:1: Deployment/web: fixed allowPrivilegeEscalation (baseline -> baseline)"
+    assert [line.split(":")[0] for line in run.err_lines[1:]] == ["what to test", "  risk"]
     fixed = yaml.safe_load(Path(path).read_text())
     containers = fixed["spec"]["template"]["spec"]["containers"]
     assert containers[0]["securityContext"]["allowPrivilegeEscalation"] is False

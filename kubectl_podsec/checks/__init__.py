@@ -44,6 +44,8 @@ class Check:
     doc: str = ""
     # What `fix` does about it: "safe", "unsafe" or "never" (a human must decide).
     fix_safety: str = "never"
+    # What applying the fix can break at run time: what a reviewer should test.
+    fix_risk: str = ""
     fix: Optional[Callable] = field(default=None, compare=False)
 
     def variant_at(self, version: Version) -> Optional[VersionedCheck]:

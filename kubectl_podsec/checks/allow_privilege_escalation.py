@@ -55,4 +55,5 @@ CHECK_ID = "allowPrivilegeEscalation"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(8), _check_1_8),
     VersionedCheck(Version(25), _check_1_25),
-), doc=__doc__, fix=fix, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe",
+    fix_risk="setuid and setgid programs (sudo, su, ping in some images) no longer gain privileges; a process that relies on them fails")

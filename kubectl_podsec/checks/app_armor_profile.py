@@ -85,4 +85,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "appArmorProfile"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe")
+              doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the runtime's default AppArmor profile confines the container: some writes to /proc and /sys, mounts and ptrace are denied")

@@ -53,4 +53,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "capabilities_baseline"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe")
+              doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the container loses the capabilities it asked for (NET_ADMIN, SYS_TIME, ...); what needs them fails with EPERM")

@@ -74,4 +74,5 @@ CHECK_ID = "capabilities_restricted"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(22), _check_1_22, override_check_ids=("capabilities_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("capabilities_baseline",)),
-), doc=__doc__, fix=fix, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe",
+    fix_risk="drop: [ALL] also removes CHOWN, SETUID, SETGID, DAC_OVERRIDE and NET_BIND_SERVICE: images that start as root and switch users or chown files (the official nginx and postgres images) fail, and binding a port below 1024 needs NET_BIND_SERVICE added back")

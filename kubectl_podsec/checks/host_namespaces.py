@@ -31,4 +31,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "hostNamespaces"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe")
+              doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the pod no longer shares the node's network, process or IPC namespace: node agents and anything bound to node addresses stop working")

@@ -51,4 +51,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "hostPorts"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe")
+              fix_safety="unsafe",
+              fix_risk="the port is no longer reachable on the node's address; expose it with a Service instead")

@@ -64,4 +64,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "hostProbesAndHostLifecycle"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(34), _check_1_34),),
-              doc=__doc__, fix=fix, fix_safety="unsafe")
+              doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the probe or hook then targets the pod's own IP rather than the host it named")

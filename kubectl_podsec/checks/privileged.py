@@ -45,4 +45,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "privileged"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe")
+              fix_safety="unsafe",
+              fix_risk="host devices and most kernel interfaces become unavailable: CNI and CSI plugins, drivers and node agents usually need them")

@@ -50,4 +50,5 @@ CHECK_ID = "procMount"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), check_proc_mount),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the container's /proc is masked again: nested container runtimes and tools that read masked paths fail")

@@ -15,4 +15,5 @@ from kubectl_podsec.levels import Level, Version
 
 CHECK = Check("procMount_restricted", Level.RESTRICTED, (
     VersionedCheck(Version(35), check_proc_mount, override_check_ids=("procMount",)),
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the container's /proc is masked again: nested container runtimes and tools that read masked paths fail")

@@ -81,4 +81,5 @@ CHECK_ID = "runAsNonRoot"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe",
+    fix_risk="an image that runs as root (no USER, or USER 0 or root) is refused by the kubelet with CreateContainerConfigError: set runAsUser to a non-root UID the image supports")

@@ -53,4 +53,5 @@ CHECK_ID = "runAsUser"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(23), _check_1_23),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the image's own USER applies instead; if that is root, runAsNonRoot stops the container")

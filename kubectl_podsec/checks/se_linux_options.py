@@ -90,4 +90,5 @@ CHECK_ID = "seLinuxOptions"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), _checker(TYPES_1_0)),
     VersionedCheck(Version(31), _checker(TYPES_1_31)),
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the container runs with the default SELinux type, user and role: access that relied on the custom label is denied on SELinux hosts")

@@ -15,7 +15,6 @@ Fix (unsafe): set the forbidden profile to RuntimeDefault. A legacy annotation o
 scope changes with the field (the API server rejects an annotation and a field that disagree).
 """
 
-from kubectl_podsec.apivalidation import seccomp_annotation_matches
 from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
 from kubectl_podsec.checks.util import (
     containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
@@ -108,6 +107,19 @@ def fix(plan) -> None:
 RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
 
 
+def seccomp_annotation_matches(annotation: str, profile: dict) -> bool:
+    """validateSeccompAnnotationsAndFieldsMatch: whether an annotation value names the profile."""
+    kind = profile.get("type")
+    if kind == "Unconfined":
+        return annotation == "unconfined"
+    if kind == "RuntimeDefault":
+        return annotation in ("runtime/default", "docker/default")
+    if kind == "Localhost":
+        return annotation.startswith("localhost/") and \
+            profile.get("localhostProfile") == annotation[len("localhost/"):]
+    return True
+
+
 def profile_for_annotation(value: str):
     """The seccompProfile field the API server pairs with a legacy annotation value."""
     if value in ("runtime/default", "docker/default"):
@@ -157,4 +169,5 @@ CHECK_ID = "seccompProfile_baseline"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(19), _check_1_19),
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the runtime's default seccomp filter blocks rarely used syscalls (unshare, mount, ptrace, keyctl, ...): debuggers, sandboxes and some profilers fail; a Localhost profile can allow them")

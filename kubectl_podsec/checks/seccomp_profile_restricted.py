@@ -65,4 +65,5 @@ CHECK_ID = "seccompProfile_restricted"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(19), _check_1_19, override_check_ids=("seccompProfile_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("seccompProfile_baseline",)),
-), doc=__doc__, fix=fix, fix_safety="safe")
+), doc=__doc__, fix=fix, fix_safety="safe",
+    fix_risk="the runtime's default seccomp filter blocks rarely used syscalls (unshare, mount, ptrace, keyctl, ...): debuggers, sandboxes and some profilers fail; a Localhost profile can allow them")

@@ -71,4 +71,5 @@ def fix(plan) -> None:
 CHECK_ID = "sysctls"
 CHECK = Check(CHECK_ID, Level.BASELINE, tuple(
     VersionedCheck(Version(minor), _checker(allowed_at(Version(minor)))) for minor in (0, 27, 29, 32, 37)
-), doc=__doc__, fix=fix, fix_safety="unsafe")
+), doc=__doc__, fix=fix, fix_safety="unsafe",
+    fix_risk="the kernel parameter keeps the node's default: what it tuned for the workload behaves as untuned")

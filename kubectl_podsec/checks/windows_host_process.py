@@ -52,4 +52,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "windowsHostProcess"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe")
+              fix_safety="unsafe",
+              fix_risk="the container no longer runs as a process on the Windows host: node agents and host installers stop working")
