@@ -161,6 +161,9 @@ class _PureParser(Reader, Scanner, Parser, Composer):
         return mark
 
 
+# Byte-order marks, UTF-32 first: its little-endian BOM begins with UTF-16's.
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8"))
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _SEPARATOR_RE = re.compile(r"^(---|\.\.\.)(?=[ \t\r]|$)", re.M)
 _DEEP_INDENT = "\n" + " " * (MAX_DEPTH // 2)
@@ -230,6 +233,12 @@ class Source:
     path: Optional[str]  # None for stdin
     text: str = ""
     bom: bool = False
+    encoding: str = "utf-8"  # of the bytes read; UTF-16 and UTF-32 only with a BOM
+
+    def encode(self, text: str) -> bytes:
+        """`text` as the source's bytes were: the same encoding and BOM, so that `fix`
+        writes back what it read."""
+        return (("\ufeff" if self.bom else "") + text).encode(self.encoding)
 
 
 @dataclass
@@ -290,7 +299,8 @@ def _os_message(error: OSError) -> str:
 
 
 def load(source: Source, stdin=None) -> Optional[Problem]:
-    """Fill `source.text`; a Problem when it cannot be read or is not UTF-8 text."""
+    """Fill `source.text`; a Problem when it cannot be read or is not UTF-8 text (or
+    UTF-16/UTF-32 with a byte-order mark)."""
     try:
         if source.path is None:
             data = (stdin or sys.stdin.buffer).read()
@@ -299,8 +309,13 @@ def load(source: Source, stdin=None) -> Optional[Problem]:
                 data = handle.read()
     except OSError as error:
         return Problem(source.name, None, None, _os_message(error))
-    if data.startswith(b"\xef\xbb\xbf"):
-        source.bom, data = True, data[3:]
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            source.bom, data = True, data[len(bom):]
+            if encoding != "utf-8":
+                source.encoding = encoding
+                return _decode_wide(source, data)
+            break
     nul = data.find(b"\x00")
     if nul >= 0:
         line, column = _line_col(data, nul)
@@ -311,6 +326,27 @@ def load(source: Source, stdin=None) -> Optional[Problem]:
         line, column = _line_col(data, error.start)
         return Problem(source.name, line, column, f"not UTF-8: invalid byte 0x{data[error.start]:02x}")
     return None
+
+
+def _decode_wide(source: Source, data: bytes) -> Optional[Problem]:
+    """UTF-16 or UTF-32 after a BOM (what Windows PowerShell's `>` writes): kubectl reads
+    these too. Positions count characters, as for UTF-8."""
+    try:
+        text = data.decode(source.encoding)
+    except UnicodeDecodeError as error:
+        line, column = _text_line_col(data[:error.start].decode(source.encoding, "replace"))
+        name = source.encoding.upper().replace("-LE", "").replace("-BE", "")
+        return Problem(source.name, line, column, f"not {name}: {error.reason}")
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, column = _text_line_col(text[:nul])
+        return Problem(source.name, line, column, "binary file: NUL character (not a manifest)")
+    source.text = text
+    return None
+
+
+def _text_line_col(before: str) -> tuple:
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _line_col(data: bytes, offset: int) -> tuple:
