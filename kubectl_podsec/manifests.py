@@ -43,6 +43,7 @@ _BREAKS = "\r\n\x85\u2028\u2029"
 # In a double-quoted scalar: an escape (its hex digits, or its one character), or the end.
 _QUOTED_RE = re.compile(r'\\(?:[xuU]([0-9A-Fa-f]*)|([\s\S]))|"')
 _ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}
+_TAG_RE = re.compile("[^\0 \t\r\n\x85\u2028\u2029]*")
 # libyaml refuses these characters when it reads; PyYAML when it is constructed, with a
 # traceback. We look for them first, for both, with a position. A BOM is allowed only first.
 _NON_PRINTABLE = re.compile("[^\t\n\r -~\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
@@ -128,6 +129,39 @@ class _PureParser(Reader, Scanner, Parser, Composer):
         while self.peek() == "\t":  # `|<tab># comment`: PyYAML skips only spaces here
             self.forward()
         Scanner.scan_block_scalar_ignored_line(self, start_mark)
+
+    def scan_block_scalar_indentation(self):
+        found = Scanner.scan_block_scalar_indentation(self)
+        self._block_scalar_tab(None)
+        return found
+
+    def scan_block_scalar_breaks(self, indent):
+        found = Scanner.scan_block_scalar_breaks(self, indent)
+        self._block_scalar_tab(indent)
+        return found
+
+    def _block_scalar_tab(self, indent):
+        if self.peek() == "\t" and (indent is None or self.column < indent):
+            raise yaml.scanner.ScannerError("while scanning a block scalar", None, "found a tab character "
+                                            "where an indentation space is expected", self.get_mark())
+
+    def scan_tag(self):
+        # PyYAML wants a space after a tag, libyaml a space or a tab: show it a space.
+        end = _TAG_RE.match(self.buffer, self.pointer).end()
+        if self.buffer[end:end + 1] != "\t":
+            return Scanner.scan_tag(self)
+        buffer, self.buffer = self.buffer, self.buffer[:end] + " " + self.buffer[end + 1:]
+        try:
+            return Scanner.scan_tag(self)
+        finally:
+            self.buffer = buffer
+
+    def scan_directive_name(self, start_mark):
+        name = Scanner.scan_directive_name(self, start_mark)
+        if name not in ("YAML", "TAG"):  # PyYAML ignores other directives, libyaml refuses them
+            raise yaml.scanner.ScannerError("while scanning a directive", start_mark,
+                                            "found unknown directive name", self.get_mark())
+        return name
 
     def scan_flow_scalar(self, style):
         # Check the escapes first, as libyaml does: PyYAML takes surrogates (which cannot be

@@ -45,6 +45,11 @@ TRICKY = {
     "tab-indent": POD.replace("  containers:", "\tcontainers:"),
     "tab-after-dash": POD.replace("  - name: c", "  -\tname: c"),
     "tab-line-in-plain-scalar": POD.replace("image: c", "image: c\n\tx"),
+    "tab-in-flow": POD.replace("name: NAME", "name: x\n  labels: {a:\tb\t,\tc:\td\t}"),
+    "tab-after-tag": POD.replace("name: NAME", "name: !!str\tx"),
+    "tab-in-block-scalar": POD.replace("name: NAME", "name: x\n  annotations:\n    a: |\n      x\n\ty"),
+    "tab-indents-block-scalar": POD.replace("name: NAME", "name: x\n  annotations:\n    a: |\n\tx"),
+    "unknown-directive": "%FOO bar\n---\n" + pod("d"),
     "json-surrogate-pair": '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p\\ud83d\\ude00"}, '
                            '"spec": {"containers": [{"name": "c", "image": "c"}]}}\n',
     "json-lone-surrogate": '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p\\ud800", '
