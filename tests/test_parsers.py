@@ -7,7 +7,9 @@ the expected answer is kubectl's own (`kubectl label --local -f FILE -o json`, o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 
 import pytest
 from cli_helpers import FakeStdin, cli_runner, pod, run_process, write
@@ -170,10 +172,10 @@ def test_environment_variable_selects_the_pure_parser(tmp_path):
     path = write(tmp_path, "lone.yaml", TRICKY["yaml-lone-surrogate"])
     probe = "from kubectl_podsec import manifests; print(manifests.pure_parser())"
     for value, expected in (("1", "True"), ("", "False")):
-        done = subprocess.run([__import__("sys").executable, "-c", probe], capture_output=True, text=True,
-                              env={**__import__("os").environ, "KUBECTL_PODSEC_PURE_YAML": value}, check=False)
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              env={**os.environ, "KUBECTL_PODSEC_PURE_YAML": value}, check=False)
         assert done.stdout.strip() == expected, done.stderr
-    environment = {**__import__("os").environ, "KUBECTL_PODSEC_PURE_YAML": "1"}
+    environment = {**os.environ, "KUBECTL_PODSEC_PURE_YAML": "1"}
     done = run_process("check", path, "-o", "json", env=environment)
     assert done.returncode == 2 and b"Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1 and f"{path}:4:13: ".encode() in done.stderr
