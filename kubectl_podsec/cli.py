@@ -312,13 +312,15 @@ def cmd_fix(args) -> int:
     for result in results:
         new_text = result.new_text if result.new_text is not None else result.source.text
         if args.dry_run:
-            bom = "\ufeff" if result.source.bom else ""  # the diff must match the file's bytes
+            # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
+            # printed as UTF-8 text all the same (it is for people to read).
+            bom = "\ufeff" if result.source.bom and result.source.encoding == "utf-8" else ""
             out.append(git_diff(result.source.name, bom + result.source.text, bom + new_text))
         elif result.source.path is None:
             if result.new_text is not None:  # a filter prints nothing for input it could not read
-                out.append(("\ufeff" if result.source.bom else "") + new_text)
+                out.append(result.source.encode(new_text))
         elif result.changed:
-            error = write_atomically(result.source.path, result.new_text, result.source.bom)
+            error = write_atomically(result.source.path, result.source.encode(result.new_text))
             if error:
                 problems.append(Problem(result.source.name, None, None, f"cannot write: {error}"))
             else:
@@ -331,11 +333,10 @@ def cmd_fix(args) -> int:
     if args.output == "json":
         sys.stdout.write(render.render_json(data))
     else:
-        text = "".join(out)
         if args.dry_run:
-            sys.stdout.write(_colour_diff(text, _painter(sys.stdout)))
-        elif text:
-            sys.stdout.buffer.write(text.encode("utf-8"))
+            sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout)))
+        elif out:
+            sys.stdout.buffer.write(b"".join(out))  # the filter's output: the input's encoding
     if problems or any(r.errors for r in results):
         return EXIT_ERROR
     changed = any(r.changed for r in results)
