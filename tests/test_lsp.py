@@ -284,3 +284,27 @@ async def test_broken_buffer_gives_a_diagnostic_at_the_parse_error(client: Langu
         [types.TextDocumentContentChangeWholeDocument(text=(DATA / "web.yaml").read_text(encoding="utf-8"))]))
     await wait_for(client, uri)
     assert len(client.diagnostics[uri]) == 5
+
+
+@pytest.mark.asyncio
+@settings(init={"debounceMs": 300})
+async def test_changes_are_debounced_into_one_publish(client: LanguageClient, tmp_path):
+    import asyncio
+
+    path = tmp_path / "web.yaml"
+    shutil.copyfile(DATA / "web.yaml", path)
+    text = path.read_text(encoding="utf-8")
+    uri, _ = await open_file(client, path)
+    client.diagnostics.pop(uri)
+    # Typing `privileged: true` into `false`, a keystroke at a time: only the end result counts.
+    for version, typed in enumerate(["privileged: f", "privileged: fal", "privileged: false"], start=2):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangeWholeDocument(text=text.replace("privileged: true", typed))]))
+        await asyncio.sleep(0.02)
+    await wait_for(client, uri)
+    assert "privileged" not in by_check(client.diagnostics[uri])
+    assert len(client.diagnostics[uri]) == 4
+    client.diagnostics.pop(uri)
+    with pytest.raises(asyncio.TimeoutError):  # and nothing more for the earlier keystrokes
+        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 0.8)
