@@ -34,7 +34,7 @@ class PodsecServer(LanguageServer):
         self.settings = editor.Settings()
         self.configs = editor.ConfigCache()
         self.pending: dict = {}  # uri -> the debounced diagnostics task
-        self.findings: dict = {}  # uri -> (text, findings) last published
+        self.findings: dict = {}  # uri -> ((text, config, problem), findings) last computed
         self.configured: Optional[asyncio.Event] = None  # set once the client's settings are in
 
     @property
@@ -51,8 +51,10 @@ class PodsecServer(LanguageServer):
         text, path = self.document(uri)
         config, problem = self.configs.get(path, self.settings)
         cached = self.findings.get(uri)
-        if cached is None or cached[0] != text:
-            cached = self.findings[uri] = (text, self._diagnose(text, path, config, problem))
+        # A new Config object means the .podsec.yaml changed on disk: judge again.
+        key = (text, id(config), problem)
+        if cached is None or cached[0] != key:
+            cached = self.findings[uri] = (key, self._diagnose(text, path, config, problem))
         return text, cached[1], config
 
     def _diagnose(self, text: str, path: Optional[str], config, problem) -> list:
@@ -160,7 +162,10 @@ def build() -> PodsecServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: PodsecServer, params: types.DidOpenTextDocumentParams):
-        await ls.ready().wait()  # the first diagnostics already with the client's settings
+        try:  # the first diagnostics already with the client's settings, unless it never answers
+            await asyncio.wait_for(ls.ready().wait(), 5)
+        except asyncio.TimeoutError:
+            log.warning("no settings from the client after 5 s; using the defaults")
         ls.publish(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
