@@ -141,3 +141,26 @@ def test_the_plugin_runs_without_pygls_and_lsprotocol(tmp_path):
     run = subprocess.run([sys.executable, "-c", blocked + "sys.exit(main(['lsp']))"], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr == "error: the language server needs pygls: pip install 'kubectl-podsec[lsp]'\n"
+
+
+def test_config_cache_finds_reloads_and_reports_the_podsec_yaml(tmp_path):
+    import os
+
+    manifest = tmp_path / "deploy" / "pod.yaml"
+    manifest.parent.mkdir()
+    cache = editor.ConfigCache()
+    assert cache.get(str(manifest), editor.Settings()) == (None, None)
+    config_file = tmp_path / ".podsec.yaml"
+    config_file.write_text("exemptions:\n- kind: Pod\n  name: p\n  checks: [hostNamespaces]\n  reason: r\n",
+                           encoding="utf-8")
+    config, problem = cache.get(str(manifest), editor.Settings())
+    assert problem is None and [e.reason for e in config.exemptions] == ["r"]
+    assert cache.get(str(manifest), editor.Settings())[0] is config  # not read again
+    config_file.write_text("exemptions: 3\n", encoding="utf-8")
+    os.utime(config_file, ns=(1, 1))  # a different mtime, whatever the clock's resolution
+    config, problem = cache.get(str(manifest), editor.Settings())
+    assert config is None and problem.source == str(config_file) and problem.line == 1
+    other = tmp_path / "other.yaml"
+    other.write_text("exemptions: []\n", encoding="utf-8")
+    config, problem = cache.get(str(manifest), editor.Settings(config=str(other)))
+    assert problem is None and config.exemptions == []

@@ -308,3 +308,24 @@ async def test_changes_are_debounced_into_one_publish(client: LanguageClient, tm
     client.diagnostics.pop(uri)
     with pytest.raises(asyncio.TimeoutError):  # and nothing more for the earlier keystrokes
         await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 0.8)
+
+
+@pytest.mark.parametrize("shutdown, code", [(True, 0), (False, 1)])
+def test_exit_code_follows_the_protocol(shutdown, code):
+    import json
+    import subprocess
+
+    def frame(message: dict) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    messages = [frame({"id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}}),
+                frame({"method": "initialized", "params": {}})]
+    if shutdown:
+        messages.append(frame({"id": 2, "method": "shutdown"}))
+    messages.append(frame({"method": "exit"}))
+    # `kubectl podsec lsp` is run as kubectl runs the plugin: its console script's code path.
+    run = subprocess.run([sys.executable, "-c", "from kubectl_podsec.cli import run; run()", "lsp"],
+                         input=b"".join(messages), capture_output=True, timeout=60)
+    assert run.returncode == code, run.stderr
+    assert b'"serverInfo"' in run.stdout and b"Traceback" not in run.stderr
