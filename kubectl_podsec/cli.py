@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it")
     explain.add_argument("check", nargs="?", metavar="CHECK")
+
+    lsp = commands.add_parser("lsp", help="a language server for editors, over stdio (the lsp extra)",
+                              description="Speak the Language Server Protocol on stdin/stdout: findings as "
+                                          "you type, quick fixes, hover. Needs pip install 'kubectl-podsec[lsp]'.")
+    lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the default")
+    lsp.add_argument("--level", type=_level, default=None, help="default level (restricted); settings override it")
+    lsp.add_argument("--version", dest="policy_version", type=_version, default=None, metavar="VERSION",
+                     help="default policy version (latest); settings override it")
     return parser
 
 
@@ -470,3 +478,19 @@ def run() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_FINDINGS
     sys.exit(code)
+
+
+def cmd_lsp(args) -> int:
+    try:  # pygls 2 has this module; 1.x would fail later with a less helpful error
+        import lsprotocol.types  # noqa: F401
+        import pygls.lsp.server  # noqa: F401
+    except ImportError:
+        print("error: the language server needs pygls: pip install 'kubectl-podsec[lsp]'", file=sys.stderr)
+        return EXIT_ERROR
+    from kubectl_podsec.lsp import serve
+
+    gc.enable()  # run() turns it off for short runs; a server lives as long as the editor
+    return serve(args.level, args.policy_version)
+
+
+COMMANDS["lsp"] = cmd_lsp
