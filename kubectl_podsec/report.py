@@ -93,12 +93,19 @@ def render_text(data: dict, paint) -> str:
         enforce = obj.get("enforce")
         verdict = ""
         if enforce:
-            verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: " + \
+            # Enforce applies to Pods only: the server admits a workload object itself, and
+            # denies the pods its controller creates.
+            subject = "" if obj["kind"] == "Pod" else "its pods would be "
+            verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: {subject}" + \
                 ("allowed" if enforce["passes"] else paint("denied", "red"))
         template = f" [from {obj['template']}]" if obj.get("template") else ""
         effective = obj.get("effectiveHighest", highest)
         if effective != highest:
-            verdict += f" ({effective} with exemptions or baseline)"
+            # "baseline" alone would read as the level: name the baseline file.
+            by = {v["suppressed"]["by"] for v in obj["violations"] if v.get("suppressed")}
+            why = " and ".join(part for part, kinds in (("exemptions", {"exemption", "admission"}),
+                                                        ("the baseline file", {"baseline"})) if by & kinds)
+            verdict += f" ({effective} with {why})"
         lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}{pods}{template}: "
                      f"highest={paint(highest, LEVEL_COLOURS[highest])}{verdict}")
         next_level = _next_level(highest)
@@ -197,5 +204,30 @@ def render_namespaces(summaries: list, paint) -> str:
                      "yes" if s["drift"] else "no"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines += ["", "Safe to apply today:"] + [f"  {s['suggest']}" for s in summaries]
+    scope = ""
+    selector = next((s["selector"] for s in summaries if s.get("selector")), None)
+    if selector:
+        scope = f" (judged only on the workloads that match -l {selector}; others were not read)"
+    suggestions = [f"  {s['suggest']}" for s in summaries if s.get("suggest")]
+    lines += ["", f"Safe to apply today{scope}:"] + (suggestions or ["  nothing: no namespace can take a "
+                                                                    "stricter enforce level yet"])
+    downgrades = [s for s in summaries if s.get("downgrade")]
+    if downgrades:
+        lines += ["", "Not suggested: these would LOWER the enforce level (a downgrade); fix the workloads "
+                      "named instead:"]
+        for s in downgrades:
+            down = s["downgrade"]
+            count = len(down["blocking"])
+            lines.append(f"  {s['name']}: enforces {down['from']}, and {_count(count, 'workload')} "
+                         f"{'fails' if count == 1 else 'fail'} it: {', '.join(down['blocking'])}; "
+                         f"all pass {down['to']}. To lower it anyway: {down['command']}")
+    unread = [s for s in summaries if s.get("unread")]
+    if unread:
+        lines += ["", "No suggestion (the workloads could not be read):"]
+        lines += [f"  {s['name']}: {s['unread']}" for s in unread]
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 workload`, `2 workloads`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

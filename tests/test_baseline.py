@@ -122,7 +122,7 @@ def test_baselined_findings_are_marked_in_text(podsec, tmp_path, baselined):
     run = podsec("check", "app.yaml", "--baseline", baselined)
     assert run.code == 0
     assert "[baseline: in the baseline]" in run.out
-    assert "Deployment/web (shop): highest=baseline (restricted with exemptions or baseline)" in run.out
+    assert "Deployment/web (shop): highest=baseline (restricted with the baseline file)" in run.out
     assert "0 below restricted" in run.out.splitlines()[-1]
 
 
