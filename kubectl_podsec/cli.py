@@ -35,6 +35,16 @@ def _version(text: str) -> PolicyVersion:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return number
+
+
 def _add_input_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH|TYPE[/NAME]",
                         help="manifest files or directories (like -f); without -f, names that are "
@@ -61,8 +71,11 @@ def _add_cluster_flags(parser: argparse.ArgumentParser, admission: bool = True) 
     group.add_argument("--field-selector")
     for flag in ("--context", "--cluster", "--user", "--kubeconfig"):
         group.add_argument(flag)
-    group.add_argument("--request-timeout", help="per request (default 30s)")
-    group.add_argument("--chunk-size", type=int, help="list in pages of this many objects")
+    group.add_argument("--request-timeout", metavar="DURATION",
+                       help="the longest each request to the server may take, as for kubectl (30s, 2m; "
+                            "default 30s); a listing in many pages may take longer in all")
+    group.add_argument("--chunk-size", type=_positive, metavar="N",
+                       help="list in pages of N objects (a positive integer; kubectl's default is 500)")
     group.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
                        help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
     if admission:

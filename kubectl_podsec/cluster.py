@@ -53,11 +53,15 @@ class Kubectl:
         flags.append(f"--request-timeout={self.request_timeout or DEFAULT_REQUEST_TIMEOUT}")
         return flags
 
-    def run(self, args: list) -> subprocess.CompletedProcess:
+    def run(self, args: list, paged: bool = False) -> subprocess.CompletedProcess:
+        """Run kubectl. --request-timeout bounds each request it makes; a paged listing makes
+        as many requests as it has pages (kubectl also rate-limits them), so it gets no bound
+        of its own: one would kill a large listing that is making steady progress."""
         env = dict(os.environ, KUBERC="off")
+        timeout = None if paged else _timeout(self)
         try:
             return subprocess.run([self.binary] + args + self.connection_flags(), env=env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=_timeout(self))
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         except FileNotFoundError:
             raise ClusterError(f"kubectl not found ({self.binary}); install it or point --kubectl or "
                                "KUBECTL at it") from None
@@ -81,7 +85,7 @@ class Kubectl:
         if self.chunk_size is not None:
             args.append(f"--chunk-size={self.chunk_size}")
         args += extra or []
-        completed = self.run(args)
+        completed = self.run(args, paged=True)
         errors = self._errors(completed)
         items = []
         if completed.stdout.strip():
@@ -128,7 +132,8 @@ class Kubectl:
 
 
 def _timeout(kubectl: Kubectl) -> float:
-    """A whole kubectl run may make many requests (pages); bound it generously but surely."""
+    """A kubectl run of a few requests (version: discovery and one GET): bounded generously but
+    surely, in case kubectl itself hangs."""
     per_request = _seconds(kubectl.request_timeout or DEFAULT_REQUEST_TIMEOUT) or 30.0
     return max(30.0, per_request * 10)
 
