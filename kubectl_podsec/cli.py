@@ -391,8 +391,14 @@ def cmd_fix_live(args, resources: list) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if result.errors or result.new_text is None:
         return EXIT_ERROR
+    refusal = _live_fix_refusal(kubectl, items[0], args.output) if result.changed else None
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_ERROR
     data = render.fix_data([result], args.level, version)
     sys.stderr.write(render.fix_summary(data))
+    if result.changed and manifest.get("kind") in IMMUTABLE_TEMPLATES:
+        print(f"note: {_recreate_note(manifest)}", file=sys.stderr)
     if args.output == "yaml":
         sys.stdout.write(result.new_text)
     elif args.output == "patch":
@@ -403,6 +409,35 @@ def cmd_fix_live(args, resources: list) -> int:
         sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout)))
     unfixed = any(remaining(fixed, args.level) for fixed in result.objects)
     return EXIT_FINDINGS if result.changed or unfixed else EXIT_CLEAN
+
+
+# The API server rejects changes to a Pod's security settings (pod specs are immutable but for
+# a few fields) and to a Job's pod template: a fix of them can only be applied by recreating.
+IMMUTABLE_TEMPLATES = {"Pod": "a pod's spec cannot be changed once it is created",
+                       "Job": "a Job's pod template cannot be changed once it is created"}
+
+
+def _recreate_note(obj: dict) -> str:
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    return (f"{kind}/{meta.get('name')}: {IMMUTABLE_TEMPLATES[kind]}, so the API server would reject the "
+            f"change; delete it and create it again from the fixed manifest that "
+            f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")
+
+
+def _live_fix_refusal(kubectl, obj: dict, output: str) -> Optional[str]:
+    """Why a fix of this live object must not be printed as a change to apply, or None: its
+    controller would undo the change (fix the controller), or the server rejects it."""
+    from kubectl_podsec.cluster import managing_owner
+
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    owner = managing_owner(kubectl, obj)
+    if owner is not None:
+        target = f"{owner[0].lower()}/{owner[1]}"
+        return (f"{kind}/{meta.get('name')} is managed by {owner[0]}/{owner[1]}, which would undo a change to it; "
+                f"fix that instead: kubectl podsec fix {target} -n {meta.get('namespace')}")
+    if kind in IMMUTABLE_TEMPLATES and output != "yaml":
+        return _recreate_note(obj)
+    return None
 
 
 def cmd_namespaces(args) -> int:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
@@ -174,6 +174,30 @@ def controller_of(obj: dict) -> Optional[dict]:
         if reference.get("controller"):
             return reference
     return None
+
+
+def managing_owner(kubectl: Kubectl, obj: dict) -> Optional[tuple]:
+    """(kind, name) of the top controller of a live object (a Pod's ReplicaSet's Deployment, a
+    Job's CronJob), or None for an object that nobody controls. An owner we may not read is
+    as far as the walk goes."""
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    found = None
+    for _ in range(5):  # ownership chains are short; never loop on a cycle
+        owner = controller_of(obj)
+        if owner is None:
+            break
+        found = (owner.get("kind"), owner.get("name"))
+        group = (owner.get("apiVersion") or "").rpartition("/")[0]
+        resource = f"{found[0].lower()}{'.' + group if group else ''}/{found[1]}"
+        scoped = replace(kubectl, namespace=namespace, all_namespaces=False, selector=None, field_selector=None)
+        try:
+            items, errors = scoped.get([resource])
+        except ClusterError:
+            break
+        if errors or len(items) != 1:
+            break
+        obj = items[0]
+    return found
 
 
 def render_kustomize(binary: str, directory: str) -> str:
