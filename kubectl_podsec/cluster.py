@@ -210,6 +210,24 @@ def render_kustomize(binary: str, directory: str) -> str:
     except subprocess.TimeoutExpired:
         raise ClusterError(f"kubectl kustomize {directory} did not finish within 300s") from None
     if completed.returncode != 0:
-        message = " ".join(completed.stderr.decode("utf-8", "replace").split()) or f"exit {completed.returncode}"
+        text = "\n".join(_klog_message(line) for line in completed.stderr.decode("utf-8", "replace").splitlines())
+        message = " ".join(text.split()) or f"exit {completed.returncode}"
         raise ClusterError(f"kubectl kustomize {directory}: {message}")
     return completed.stdout.decode("utf-8", "replace")
+
+
+_KLOG_HEADER = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] ")
+_KLOG_FAILED = re.compile(r'"command failed" err="(.*)"')
+
+
+def _klog_message(line: str) -> str:
+    """The message of a klog line (`E1203 20:33:20.143018  17978 run.go:72] "command failed"
+    err="..."`), without the header and the Go quoting; other lines as they are."""
+    header = _KLOG_HEADER.match(line)
+    if not header:
+        return line
+    message = line[header.end():]
+    failed = _KLOG_FAILED.fullmatch(message.strip())
+    if failed:
+        message = failed.group(1).replace('\\"', '"').replace("\\\\", "\\")
+    return message

@@ -122,7 +122,39 @@ def render_text(data: dict, paint) -> str:
         if hidden and shown:
             lines.append(f"  (+{hidden} more at stricter levels; -o json lists them)")
     lines.append(summary_line(data))
+    lines += next_steps(data)
     return "\n".join(lines) + "\n"
+
+
+def next_steps(data: dict) -> list:
+    """What to run next for the findings shown: fix them (a dry run first), explain a check."""
+    gate = Level.parse(data["level"])
+    failing = [obj for obj in data["objects"]
+               if Level.parse(obj.get("effectiveHighest", obj["highest"])) < gate]
+    if not failing:
+        return []
+    import shlex
+
+    level = "" if gate == Level.RESTRICTED else f" --level {gate}"
+    first = failing[0]
+    if first["source"] == "cluster":
+        namespace = f" -n {shlex.quote(first['namespace'])}" if first.get("namespace") else ""
+        fix = f"kubectl podsec fix {first['kind'].lower()}/{shlex.quote(first['name'])}{namespace}{level}"
+    else:
+        files = list(dict.fromkeys(obj["source"] for obj in failing if not obj["source"].startswith("kustomize:")))
+        if not files:
+            fix = None  # what kustomize renders is fixed in its resources, not here
+        else:
+            shown = " ".join("-f " + shlex.quote(f) for f in files[:3]) + (" ..." if len(files) > 3 else "")
+            fix = f"kubectl podsec fix --dry-run{level} {shown}"
+    check = next((v["check"] for obj in failing for v in obj["violations"]
+                  if not v.get("suppressed") and Level.parse(v["level"]) <= gate), None)
+    steps = []
+    if fix:
+        steps.append(f"Next: `{fix}` shows the fixes")
+    if check:
+        steps.append(f"{'Then' if fix else 'Next'}: `kubectl podsec explain {check}` explains a check")
+    return steps
 
 
 def summary_line(data: dict) -> str:
@@ -130,13 +162,13 @@ def summary_line(data: dict) -> str:
     gate = data["level"]
     failing = sum(1 for obj in data["objects"]
                   if Level.parse(obj.get("effectiveHighest", obj["highest"])) < Level.parse(gate))
-    parts = [f"{len(data['objects'])} workloads: {counts['restricted']} restricted, "
+    parts = [f"{_count(len(data['objects']), 'workload')}: {counts['restricted']} restricted, "
              f"{counts['baseline']} baseline, {counts['privileged']} privileged"]
     parts.append(f"{failing} below {gate}")
     if data["skipped"]:
-        parts.append(f"{len(data['skipped'])} other objects skipped")
+        parts.append(f"{_count(len(data['skipped']), 'other object')} skipped")
     if data["errors"]:
-        parts.append(f"{len(data['errors'])} errors")
+        parts.append(_count(len(data["errors"]), "error"))
     return "; ".join(parts) + f" (policy {data['policyVersion']})"
 
 

@@ -266,7 +266,7 @@ def test_check_text_output_names_the_resource_and_its_field(podsec, tmp_path, ke
     line, column = position(text, "privileged: true")
     assert lines[1].startswith(f"  cr.yaml:{line}:{column}: privileged: privileged (")
     assert lines[2] == f"      at {format_path(CUSTOM_TEMPLATES[key])}.spec.containers[0].securityContext.privileged"
-    assert lines[-1].startswith("1 workloads: 0 restricted, 0 baseline, 1 privileged")
+    assert lines[-3].startswith("1 workload: 0 restricted, 0 baseline, 1 privileged")
 
 
 @pytest.mark.parametrize("key", KEYS, ids=IDS)

@@ -377,8 +377,9 @@ def test_one_namespace_as_text(kubectl, tmp_path):
             "namespace enforces baseline:latest: its pods would be denied") in lines
     assert ("cluster: Deployment/checkout-api (team-checkout): highest=restricted; "
             "namespace enforces baseline:latest: its pods would be allowed") in lines
-    assert lines[-1].startswith(
+    assert lines[-3].startswith(
         "9 workloads: 4 restricted, 4 baseline, 1 privileged; 5 below restricted")
+    assert lines[-2] == "Next: `kubectl podsec fix deployment/checkout-web -n team-checkout` shows the fixes"
 
 
 def test_selector_across_namespaces(kubectl, tmp_path):
