@@ -295,7 +295,7 @@ def _render_check(output: str, data: dict, colour: str = "auto") -> str:
 def cmd_check(args) -> int:
     from kubectl_podsec import report as render
     from kubectl_podsec.suppress import (
-        apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
+        BASELINE_FIELDS, apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
     )
 
     config = _config(args)
@@ -311,13 +311,15 @@ def cmd_check(args) -> int:
     apply_exemptions(result.objects, config)
     stale = apply_baseline(result.objects, baseline) if baseline is not None else None
     if args.write_baseline and not result.errors:
-        write_baseline(args.write_baseline, result.objects)
+        error = write_baseline(args.write_baseline, result.objects)
+        if error:
+            raise UsageError(f"{args.write_baseline}: cannot write the baseline: {error}")
         apply_baseline(result.objects, load_baseline(args.write_baseline))
         print(f"wrote {args.write_baseline}", file=sys.stderr)
     data = render.report_data(result, args.level)
     if stale is not None:
         data["baseline"] = {"file": args.baseline, "stale": [
-            dict(zip(("kind", "namespace", "name", "check"), key)) for key in stale]}
+            dict(zip(BASELINE_FIELDS, key)) for key in stale]}
         if stale:
             print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
                   "rewrite it with --write-baseline to shrink it", file=sys.stderr)
