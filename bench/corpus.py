@@ -37,8 +37,12 @@ from typing import Any
 
 import yaml
 
-# Intended level shares, in percent. Exact counts are dealt out, then shuffled.
-LEVEL_SHARES = (("restricted", 50), ("baseline", 35), ("privileged", 15))
+# Intended level shares, in percent. Exact counts are dealt out, then shuffled. "mixed" is a
+# cluster half way through hardening; "unhardened" one that never started, where two thirds
+# of the workloads need edits (as in real repositories that were never hardened).
+MIXES = {"mixed": (("restricted", 50), ("baseline", 35), ("privileged", 15)),
+         "unhardened": (("restricted", 33), ("baseline", 52), ("privileged", 15))}
+LEVEL_SHARES = MIXES["mixed"]
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
          "Job", "CronJob", "Pod", "PodTemplate")
@@ -127,15 +131,15 @@ class Corpus:
     workloads: list  # Workload, in stream order
 
 
-def generate(n_workloads: int = 10000, seed: int = 1) -> bytes:
+def generate(n_workloads: int = 10000, seed: int = 1, mix: str = "mixed") -> bytes:
     """The corpus stream as bytes (UTF-8, ASCII in practice)."""
-    return build(n_workloads, seed).data
+    return build(n_workloads, seed, mix).data
 
 
-def build(n_workloads: int = 10000, seed: int = 1) -> Corpus:
+def build(n_workloads: int = 10000, seed: int = 1, mix: str = "mixed") -> Corpus:
     """The stream plus what it was built from: the documents and each workload's level."""
     rng = random.Random(seed)
-    levels = _deal_levels(n_workloads, rng)
+    levels = _deal_levels(n_workloads, rng, MIXES[mix])
     documents: list = []
     workloads: list = []
     chunks: list = []
@@ -182,11 +186,11 @@ def build(n_workloads: int = 10000, seed: int = 1) -> Corpus:
     return Corpus("".join(chunks).encode("utf-8"), documents, workloads)
 
 
-def _deal_levels(n: int, rng: random.Random) -> list:
+def _deal_levels(n: int, rng: random.Random, shares: tuple = LEVEL_SHARES) -> list:
     levels: list = []
-    for level, share in LEVEL_SHARES[:-1]:
+    for level, share in shares[:-1]:
         levels += [level] * round(n * share / 100)
-    levels += [LEVEL_SHARES[-1][0]] * (n - len(levels))
+    levels += [shares[-1][0]] * (n - len(levels))
     rng.shuffle(levels)
     return levels
 
@@ -928,12 +932,14 @@ def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", choices=sorted(MIXES), default="mixed",
+                        help="level mix: mixed (half restricted) or unhardened (two thirds need edits)")
     parser.add_argument("--out", help="write the stream to this file")
     parser.add_argument("--stats", action="store_true", help="print the kind and level mix")
     parser.add_argument("--verify", action="store_true",
                         help="check that the stream loads back to exactly the documents built")
     args = parser.parse_args(argv)
-    corpus = build(args.workloads, args.seed)
+    corpus = build(args.workloads, args.seed, args.mix)
     if args.out:
         with open(args.out, "wb") as f:
             f.write(corpus.data)
