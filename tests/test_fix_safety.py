@@ -467,6 +467,11 @@ def test_the_writer_and_the_filter_use_source_encode(podsec, tmp_path, monkeypat
 
 # --- item 7: processes and special files ---------------------------------------------------
 
+# Enough work that the workers are busy for several seconds: a worker that outlives its
+# parent is then still there to be seen.
+BIG = 30000
+
+
 def big_stream(count: int) -> bytes:
     return "---\n".join(workload("Deployment", f"web-{n}", ("baseline", "privileged")[n % 2])
                         for n in range(count)).encode()
@@ -547,7 +552,7 @@ def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, 
     if default_jobs() < 2:
         pytest.skip("one core: no parallel path")
     path = tmp_path / "big.yaml"
-    path.write_bytes(big_stream(6000))
+    path.write_bytes(big_stream(BIG))
     environment = dict(os.environ, KUBECTL_PODSEC_PARALLEL_BYTES="1000",
                        PYTHONPATH=str(DATA.parent.parent))
     process = subprocess.Popen([sys.executable, "-m", "kubectl_podsec", command, "-f", str(path)],
@@ -570,12 +575,12 @@ def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, 
             process.wait()
     assert process.returncode == code
     assert b"Traceback" not in err, err.decode()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 2
     while (alive(workers) or in_group(process.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(workers) and not in_group(process.pid)
     if command == "fix":
-        assert path.read_bytes() == big_stream(6000)
+        assert path.read_bytes() == big_stream(BIG)
         assert os.listdir(tmp_path) == ["big.yaml"]
 
 
@@ -637,3 +642,31 @@ def test_fix_of_a_fifo_given_by_name_writes_nothing_back(tmp_path):
     assert completed.returncode == 2
     assert f"error: {fifo}: not a regular file; not written" in completed.stderr.decode().splitlines()
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["rendered.yaml"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_even_when_the_parent_is_killed_outright(tmp_path):
+    """SIGKILL leaves the parent no chance to clean up: the workers end by themselves."""
+    if default_jobs() < 2:
+        pytest.skip("one core: no parallel path")
+    path = tmp_path / "big.yaml"
+    path.write_bytes(big_stream(BIG))
+    environment = dict(os.environ, KUBECTL_PODSEC_PARALLEL_BYTES="1000", PYTHONPATH=str(DATA.parent.parent))
+    process = subprocess.Popen([sys.executable, "-m", "kubectl_podsec", "check", "-f", str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
+                               start_new_session=True)
+    try:
+        deadline, workers = time.monotonic() + 60, set()
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            workers |= children_of(process.pid)
+            time.sleep(0.02)
+        assert len(workers) >= 2, "the workers never started"
+        process.kill()
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 2
+        while alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(workers)
+    finally:
+        for pid in alive(workers):
+            os.kill(pid, signal.SIGKILL)
