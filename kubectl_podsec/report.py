@@ -196,6 +196,8 @@ def fix_summary(data: dict) -> str:
         elif checks:
             lines.append(f"{title}: fixed {', '.join(checks)} ({obj['before']} -> {obj['after']})")
         for remaining in obj["remaining"]:
+            if obj.get("writeError") and remaining["check"] in checks:
+                continue  # said once above: the fix would have done it
             lines.append(f"{title}: needs a human: {remaining['check']}: {remaining['reason']} "
                          f"({remaining['detail']}): {remaining['why']}")
     return "".join(line + "\n" for line in lines)
