@@ -331,6 +331,8 @@ def cmd_check(args) -> int:
         if stale:
             print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
                   "rewrite it with --write-baseline to shrink it", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     sys.stdout.write(_render_check(args.output, data, args.color))
@@ -341,13 +343,6 @@ def cmd_check(args) -> int:
 
 
 def cmd_fix(args) -> int:
-    from kubectl_podsec import report as render
-    from kubectl_podsec.diffs import git_diff
-    from kubectl_podsec.fix import fix_source_parallel, remaining
-    from kubectl_podsec.manifests import Problem, find_sources, load
-    from kubectl_podsec.scan import default_jobs
-    from kubectl_podsec.writes import write_atomically
-
     if args.kustomize:
         raise UsageError(f"fix cannot change what kustomize renders: fix the resources that the "
                          f"kustomization in {' '.join(args.kustomize)} and its bases list "
@@ -360,51 +355,89 @@ def cmd_fix(args) -> int:
         return cmd_fix_live(args, resources)
     if args.output in ("yaml", "patch"):
         raise UsageError(f"-o {args.output} is for a live object (TYPE/NAME); for files use diff or json")
-    config = _config(args)
     _refuse_terminal_stdin(specs, "fix")
-    results, problems = [], []
+    stdin = sys.stdin.buffer.read() if "-" in specs else None
+    if stdin is None or args.dry_run or args.output == "json":
+        return _fix_files(args, specs, stdin)
+    # A filter (an editor's `:%!`, format on save) replaces the buffer with what it prints:
+    # whatever goes wrong, the input comes back unchanged.
+    try:
+        return _fix_files(args, specs, stdin)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        raise
+    except Exception as error:  # a bug must not cost the user their buffer
+        print(f"error: {args.stdin_filename or '-'}: internal error: {error!r}; input left unchanged",
+              file=sys.stderr)
+    sys.stdout.buffer.write(stdin)
+    return EXIT_ERROR
+
+
+def _fix_files(args, specs: list, stdin) -> int:
+    import io
+
+    from kubectl_podsec import report as render
+    from kubectl_podsec.diffs import git_diff
+    from kubectl_podsec.fix import fix_source_parallel, remaining
+    from kubectl_podsec.manifests import Notice, Problem, find_sources, load
+    from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.writes import write_atomically
+
+    config = _config(args)
+    results, problems, notices = [], [], []
     for source in find_sources(specs, args.recursive):
+        if isinstance(source, Notice):
+            notices.append(source)
+            continue
         if isinstance(source, Problem):
             problems.append(source)
             continue
         if source.path is None:
             source.name = args.stdin_filename or "-"
-        problem = load(source)
+        problem = load(source, io.BytesIO(stdin) if source.path is None else None, identify=True)
         if problem:
             problems.append(problem)
             continue
         results.append(fix_source_parallel(source, args.level, args.policy_version, args.unsafe_fixes, config,
                                            default_jobs()))
-    out = []
+    out, filtered = [], []
     for result in results:
-        new_text = result.new_text if result.new_text is not None else result.source.text
+        source = result.source
+        new_text = result.new_text if result.new_text is not None else source.text
         if args.dry_run:
             # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
             # printed as UTF-8 text all the same (it is for people to read).
-            bom = "\ufeff" if result.source.bom and result.source.encoding == "utf-8" else ""
-            out.append(git_diff(result.source.name, bom + result.source.text, bom + new_text))
-        elif result.source.path is None:
-            if result.new_text is not None:  # a filter prints nothing for input it could not read
-                out.append(result.source.encode(new_text))
+            bom = "\ufeff" if source.bom and source.encoding == "utf-8" else ""
+            out.append(git_diff(source.name, bom + source.text, bom + new_text))
+        elif source.path is None:
+            try:
+                filtered.append(source.encode(new_text))
+            except UnicodeError as error:
+                result.errors.append(Problem(source.name, None, None, f"cannot write: {error}; input left unchanged"))
         elif result.changed:
-            error = write_atomically(result.source.path, result.source.encode(result.new_text))
+            error = write_atomically(source.path, source.encode(result.new_text), expected=source.identity)
             if error:
-                problems.append(Problem(result.source.name, None, None, f"cannot write: {error}"))
+                result.not_written(error)
+                problems.append(Problem(source.name, None, None, error))
             else:
                 result.written = True
     data = render.fix_data(results, args.level, args.policy_version)
     data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
+    data["notes"] = [{"source": n.source, "message": n.message} for n in notices] + data["notes"]
+    failed = bool(problems) or any(r.errors for r in results)
+    for note in data["notes"]:
+        print(f"note: {note['source']}: {note['message']}", file=sys.stderr)
     for problem in problems + [e for r in results for e in r.errors]:
         print(f"error: {problem}", file=sys.stderr)
     sys.stderr.write(render.fix_summary(data))
     if args.output == "json":
         sys.stdout.write(render.render_json(data))
-    else:
-        if args.dry_run:
-            sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout, args.color)))
-        elif out:
-            sys.stdout.buffer.write(b"".join(out))  # the filter's output: the input's encoding
-    if problems or any(r.errors for r in results):
+    elif args.dry_run:
+        sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout, args.color)))
+    elif stdin is not None:  # the filter: on any error, the input as it came
+        sys.stdout.buffer.write(stdin if failed else b"".join(filtered))
+    if failed:
         return EXIT_ERROR
     changed = any(r.changed for r in results)
     unfixed = any(remaining(fixed, args.level) for r in results for fixed in r.objects)
@@ -560,15 +593,36 @@ def main(argv: Optional[list] = None) -> int:
         return EXIT_ERROR
 
 
+class _Stopped(BaseException):
+    """A signal asking the process to stop: raised so that `with` and `finally` blocks run
+    (forked workers are ended, temporary files removed) before the process exits."""
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        self.number = number
+
+
+def _stop(number, frame) -> None:
+    import signal
+
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)  # one stop is enough: let the cleanup finish
+    raise _Stopped(number)
+
+
 def run() -> None:
+    import signal
+
     # A short-lived process whose data has no reference cycles: the cyclic collector would
     # only rescan the growing report again and again (about a third of the run time).
     gc.disable()
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop)
     try:
         code = main()
         sys.stdout.flush()
-    except KeyboardInterrupt:
-        code = 130
+    except _Stopped as stopped:
+        code = 128 + stopped.number  # as a shell reports a process the signal ended: 130, 143
     except BrokenPipeError:
         # A closed pipe (| head) is not an error worth a traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)

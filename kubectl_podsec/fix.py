@@ -19,12 +19,12 @@ from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.manifests import Document, Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import (
-    Report, map_parts, objects_in, part_source, scan_source, shared, split_for_workers,
-)
+from kubectl_podsec.scan import _template_of, map_parts, objects_in, part_source, shared, split_for_workers
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
+UNREADABLE = "the file has a document that cannot be read (see the error)"
+LEFT_UNCHANGED = "the file was left unchanged (see the error)"
 MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
 # A baseline check that restricted replaces is fixed through its replacement.
 OVERRIDDEN_BY = {"capabilities_baseline": "capabilities_restricted", "hostPathVolumes": "restrictedVolumes",
@@ -48,6 +48,7 @@ class ObjectFix:
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
     workload: object = None
+    template: Optional[str] = None  # the helm chart template it was rendered from
 
 
 @dataclass
@@ -57,6 +58,7 @@ class SourceFix:
     objects: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     written: bool = False
+    write_error: Optional[str] = None  # why the new text could not be written
     documents: int = 0  # how many documents the source has
     # The splices of each phase, each on the text the phase before left: for editors that
     # apply edits rather than replace the whole text (kubectl_podsec/editor.py).
@@ -65,6 +67,21 @@ class SourceFix:
     @property
     def changed(self) -> bool:
         return self.new_text is not None and self.new_text != self.source.text
+
+    def not_written(self, reason: str) -> None:
+        """The write failed: what is on disk is what was read, so report that."""
+        self.write_error, self.written = reason, False
+        for fixed in self.objects:
+            fixed.after = None
+            fixed.refused = fixed.refused or reason
+
+    @property
+    def changed_templates(self) -> list:
+        """The chart templates that rendered the objects this fix changes: the next render
+        from them brings the old settings back unless they change too."""
+        if not self.changed:
+            return []
+        return sorted({fixed.template for fixed in self.objects if fixed.edits and fixed.template})
 
 
 class _Errors:
@@ -111,20 +128,15 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     found = _Errors()
-    templates = helm_templates(source.text)
-    if templates:  # fixing rendered output would be lost at the next render
-        report = Report(version)
-        scan_source(source, version, report)
-        failing = sorted({r.extra["template"] for r in report.objects
-                          if r.verdict.highest < level and r.extra.get("template")})
-        names = ", ".join(failing[:10]) + (f" and {len(failing) - 10} more" if len(failing) > 10 else "") \
-            if failing else "none of them fails the level"
-        result.errors.append(Problem(source.name, templates[0][0] + 1, 1, "this is `helm template` output; "
-                                     f"fix the chart's templates instead: {names}"))
-        return result
+    # Rendered (`helm template`) or vendored output is fixed like any file; each object
+    # remembers its chart template, so that the report can say where the change must also go.
+    templates, template, last_document, previous_end = helm_templates(source.text), None, None, -1
     planned = []  # ObjectFix with edits to make
     parsed = {}  # (document, item) -> (Document, node) of the objects to edit, from this parse
     for document, item, node in _objects(source, found):
+        if templates and document.index != last_document:
+            template = _template_of(templates, previous_end, document.root.start_mark.line)
+            last_document, previous_end = document.index, document.root.end_mark.line
         try:
             workload = workload_from_node(node, defaults=False)
         except PruneError as error:
@@ -137,7 +149,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
                           workload.prefix)
         fixed = ObjectFix(document.index, item, node.start_mark.line + 1, node.start_mark.column + 1,
                           workload.kind, workload.name, workload.namespace, workload.prefix, before)
-        fixed.workload = workload
+        fixed.workload, fixed.template = workload, template
         result.objects.append(fixed)
         exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
         plan = plan_object(workload, level, effective, unsafe, exemptions,
@@ -163,7 +175,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     result.errors, result.documents = found.errors, found.documents
     if result.errors:  # never write a file with a document we could not read
         for fixed in result.objects:
-            fixed.refused = fixed.refused or "the file has a document that cannot be read (see the error)"
+            fixed.refused = fixed.refused or UNREADABLE
         return result
     text = source.text
     # Removals first, then insertions into the re-parsed text: an insertion then never has to
@@ -182,7 +194,8 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     if problem:
         result.errors.append(problem)
         for fixed in result.objects:
-            fixed.refused = fixed.refused or "the file was left unchanged (see the error)"
+            fixed.after = None  # the verdicts of text that is not written
+            fixed.refused = fixed.refused or LEFT_UNCHANGED
         return result
     result.new_text = text
     return result
@@ -306,7 +319,7 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     texts, objects and errors are joined in order, and nothing is written unless every part
     could be fixed."""
     parts = split_for_workers(source.text, jobs)
-    if len(parts) < 2 or helm_templates(source.text):
+    if len(parts) < 2:
         return fix_source(source, level, version, unsafe, config)
     pieces = map_parts(_fix_part, parts, (source, level, version, unsafe, config))
     result, texts, offset = SourceFix(source), [], 0
@@ -321,7 +334,9 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     result.documents = offset
     if not result.errors and all(text is not None for text in texts):
         result.new_text = "".join(texts)
-    else:
+    else:  # as fix_source reports a file it leaves unchanged, whichever part failed
+        reason = UNREADABLE if any(fixed.refused == UNREADABLE for fixed in result.objects) else LEFT_UNCHANGED
         for fixed in result.objects:
-            fixed.refused = fixed.refused or "the file was left unchanged (see the error)"
+            fixed.after = None
+            fixed.refused = fixed.refused or reason
     return result

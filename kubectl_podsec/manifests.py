@@ -265,6 +265,16 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something worth saying that is no error, such as a file skipped in a folder."""
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
 @dataclass
 class Source:
     name: str  # as given or found; "-" for stdin
@@ -272,10 +282,11 @@ class Source:
     text: str = ""
     bom: bool = False
     encoding: str = "utf-8"  # of the bytes read; UTF-16 and UTF-32 only with a BOM
+    identity: Optional[tuple] = None  # of the file as read: fix writes only if it is unchanged
 
     def encode(self, text: str) -> bytes:
         """`text` as the source's bytes were: the same encoding and BOM, so that `fix`
-        writes back what it read."""
+        writes back what it read. The one place that knows the file's encoding."""
         return (("\ufeff" if self.bom else "") + text).encode(self.encoding)
 
 
@@ -286,9 +297,11 @@ class Document:
     root: Node
 
 
-def find_sources(specs: list, recursive: bool) -> Iterator[Union[Source, Problem]]:
+def find_sources(specs: list, recursive: bool) -> Iterator[Union[Source, Problem, Notice]]:
     """Files named by -f and positional arguments: a directory gives its .yaml, .yml and
-    .json files (recursively with -R), in name order."""
+    .json files (recursively with -R), in name order, and a Notice for each of those names
+    that is no regular file. A path named explicitly is read whatever it is (a FIFO,
+    /dev/fd/63 from `<(helm template ...)`)."""
     for spec in specs:
         if spec == "-":
             yield Source("-", None)
@@ -304,7 +317,7 @@ def find_sources(specs: list, recursive: bool) -> Iterator[Union[Source, Problem
             yield Source(spec, spec)
 
 
-def _walk(directory: str, recursive: bool, active: set) -> Iterator[Union[Source, Problem]]:
+def _walk(directory: str, recursive: bool, active: set) -> Iterator[Union[Source, Problem, Notice]]:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as error:
@@ -329,6 +342,14 @@ def _walk(directory: str, recursive: bool, active: set) -> Iterator[Union[Source
             if entry.is_symlink() and not os.path.exists(path):
                 yield Problem(path, None, None, "broken symlink")
                 continue
+            try:
+                regular = entry.is_file()
+            except OSError as error:
+                yield Problem(path, None, None, _os_message(error))
+                continue
+            if not regular:  # a FIFO, socket or device: reading it could block forever
+                yield Notice(path, "not a regular file; skipped")
+                continue
             yield Source(path, path)
 
 
@@ -336,15 +357,21 @@ def _os_message(error: OSError) -> str:
     return (error.strerror or str(error)).lower() if error.strerror else str(error)
 
 
-def load(source: Source, stdin=None) -> Optional[Problem]:
+def load(source: Source, stdin=None, identify: bool = False) -> Optional[Problem]:
     """Fill `source.text`; a Problem when it cannot be read or is not UTF-8 text (or
-    UTF-16/UTF-32 with a byte-order mark)."""
+    UTF-16/UTF-32 with a byte-order mark). With `identify`, also `source.identity` of a
+    regular file, for writing it back safely."""
     try:
         if source.path is None:
             data = (stdin or sys.stdin.buffer).read()
         else:
             with open(source.path, "rb") as handle:
                 data = handle.read()
+                info = os.fstat(handle.fileno())
+            if identify and stat.S_ISREG(info.st_mode):
+                from kubectl_podsec.writes import file_identity
+
+                source.identity = file_identity(info, data)
     except OSError as error:
         return Problem(source.name, None, None, _os_message(error))
     for bom, encoding in _BOMS:

@@ -197,6 +197,8 @@ def fix_data(results: list, gate: Level, version) -> dict:
                 "namespace": fixed.namespace or None, "name": fixed.name,
                 "before": str(fixed.before.highest), "after": str(verdict.highest),
                 "written": result.written,
+                **({"writeError": result.write_error} if result.write_error else {}),
+                **({"template": fixed.template} if fixed.template else {}),
                 "edits": [{"check": e.check, "op": e.op, "path": format_path(fixed.prefix + e.path),
                            "old": _jsonable(e.old), "new": _jsonable(e.value), "safe": e.safe,
                            "risk": BY_ID[e.check].fix_risk}
@@ -205,7 +207,16 @@ def fix_data(results: list, gate: Level, version) -> dict:
                                "why": why} for v, why in human_notes(fixed, gate)],
             })
     errors = [error_data(problem) for result in results for problem in result.errors]
-    return {"policyVersion": str(version), "level": str(gate), "objects": objects, "errors": errors}
+    notes = [{"source": result.source.name, "message": rendered_note(result.changed_templates),
+              "templates": result.changed_templates} for result in results if result.changed_templates]
+    return {"policyVersion": str(version), "level": str(gate), "objects": objects, "errors": errors,
+            "notes": notes}
+
+
+def rendered_note(templates: list) -> str:
+    shown = ", ".join(templates[:10]) + (f" and {len(templates) - 10} more" if len(templates) > 10 else "")
+    return (f"rendered from chart templates {shown}; also change them there, "
+            "or the next render brings the old settings back")
 
 
 def _jsonable(value):
@@ -223,11 +234,15 @@ def fix_summary(data: dict) -> str:
         where = _where(obj["source"], obj["line"], obj["column"])
         title = f"{where}: {obj['kind']}/{obj['name']}"
         checks = sorted({edit["check"] for edit in obj["edits"]})
-        if checks:
+        if checks and obj.get("writeError"):
+            lines.append(f"{title}: not written ({obj['writeError']}): would fix {', '.join(checks)}")
+        elif checks:
             lines.append(f"{title}: fixed {', '.join(checks)} ({obj['before']} -> {obj['after']})")
             for check in checks:
                 risks.setdefault(check, [next(e["risk"] for e in obj["edits"] if e["check"] == check), 0])[1] += 1
         for remaining in obj["remaining"]:
+            if obj.get("writeError") and remaining["check"] in checks:
+                continue  # said once above: the fix would have done it
             lines.append(f"{title}: needs a human: {remaining['check']}: {remaining['reason']} "
                          f"({remaining['detail']}): {remaining['why']}")
     if risks:

@@ -7,6 +7,7 @@ never prints.
 from __future__ import annotations
 
 import bisect
+import os
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
@@ -16,7 +17,7 @@ from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.manifests import (
-    Document, Problem, Source, documents, find_sources, helm_templates, load,
+    Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
 )
 from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
@@ -51,6 +52,7 @@ class Report:
     objects: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # Notice: worth saying, not an error
 
 
 def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
@@ -59,6 +61,9 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
     source is split at `---` lines and its parts are read by that many processes."""
     report = Report(version)
     for found in find_sources(list(specs), recursive):
+        if isinstance(found, Notice):
+            report.notes.append(found)
+            continue
         if isinstance(found, Problem):
             report.errors.append(found)
             continue
@@ -121,10 +126,17 @@ def _template_of(templates: list, after_line: int, line: int) -> Optional[str]:
 PARALLEL_MIN_CHARS = 4 << 20
 
 
+def parallel_min_chars() -> int:
+    """PARALLEL_MIN_CHARS, or $KUBECTL_PODSEC_PARALLEL_BYTES: tests reach the parallel path
+    with small inputs through it."""
+    value = os.environ.get("KUBECTL_PODSEC_PARALLEL_BYTES", "")
+    return int(value) if value.isdigit() else PARALLEL_MIN_CHARS
+
+
 def split_for_workers(text: str, jobs: int) -> list:
     """(start, end, line) of up to `jobs` parts of about equal size, cut at `---` lines
     (a document never spans one)."""
-    if jobs < 2 or len(text) < PARALLEL_MIN_CHARS:
+    if jobs < 2 or len(text) < parallel_min_chars():
         return [(0, len(text), 0)]
     cuts, line, previous = [0], 0, 0
     for part in range(1, jobs):
@@ -147,16 +159,38 @@ _SHARED = None  # what the forked workers read instead of receiving it pickled
 
 
 def map_parts(worker, parts: list, shared) -> list:
-    """worker(part) for every part, in forked processes that inherit `shared`."""
+    """worker(part) for every part, in forked processes that inherit `shared`. However the
+    parent stops (an exception, or a signal the CLI turns into one), leaving the `with`
+    terminates the workers; a worker whose parent died without that ends too (Linux)."""
     global _SHARED
     import multiprocessing
 
     _SHARED = shared
     try:
-        with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+        with multiprocessing.get_context("fork").Pool(len(parts), initializer=_worker_start,
+                                                      initargs=(os.getpid(),)) as pool:
             return pool.map(worker, parts)
     finally:
         _SHARED = None
+
+
+def _worker_start(parent: int) -> None:
+    """Signals are the parent's business: it turns them into an orderly stop and then ends
+    the workers with SIGTERM, which must kill them silently (no KeyboardInterrupt traceback
+    from each worker on Ctrl-C, no Python handler inherited through fork)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    try:  # Linux: die with the parent even if it is killed outright (SIGKILL, a crash)
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def shared():
@@ -191,7 +225,6 @@ def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, repor
 def default_jobs() -> int:
     """Processes for big inputs: the cores this process may use, where fork exists."""
     import multiprocessing
-    import os
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1

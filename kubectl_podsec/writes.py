@@ -1,35 +1,153 @@
-"""Atomic writes: a temporary file beside the target, then a rename, the mode kept."""
+"""Writes that never lose what the user wrote.
+
+The new content goes to a temporary file beside the target (written and fsynced in full),
+then replaces the target by a rename, with mode, owner and group kept. Nothing is written
+when the file changed since it was read, or when the user may not write it. When a rename
+would cut the file off from what else refers to it (another hard link, an owner we cannot
+give the new file), the new content is copied into the existing file instead, and the
+temporary copy is removed only once that copy is on disk.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
-import tempfile
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
+
+CHANGED = "changed while fix was running; not written"
+READ_ONLY = "the file is read-only; not written"
+NOT_REGULAR = "not a regular file; not written"
 
 
-def write_atomically(path: str, text: Union[str, bytes], bom: bool = False) -> Optional[str]:
-    """Write `text` (bytes as they are, as Source.encode gives them; a str as UTF-8, with a
-    BOM if asked); the error text on failure.
-    Either the whole new content is in place or the old file is untouched."""
+class FileIdentity(NamedTuple):
+    """What was read: enough to tell whether the file is still the same before replacing it."""
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    sha256: str
+
+
+def file_identity(info: os.stat_result, data: bytes) -> FileIdentity:
+    return FileIdentity(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, hashlib.sha256(data).hexdigest())
+
+
+def write_atomically(path: str, text: Union[str, bytes], bom: bool = False,
+                     expected: Optional[FileIdentity] = None) -> Optional[str]:
+    """Write `text` (str: UTF-8, with a BOM when `bom`; bytes: as they are) to `path`; None on
+    success, else a one-line reason (to follow "FILE: "), and the file is left as it was.
+    `expected` is the identity of what was read: if the file no longer matches it, nothing is
+    written. A missing file is created."""
+    data = text if isinstance(text, bytes) else ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
     path = os.path.realpath(path)  # through a symlink: fix the file it points to, keep the link
-    directory = os.path.dirname(path)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        descriptor, temporary = tempfile.mkstemp(prefix=".podsec-", suffix=".tmp", dir=directory)
+        info = os.stat(path)
+    except FileNotFoundError:
+        if expected is not None:  # deleted (or moved away) since it was read
+            return CHANGED
+        info = None
     except OSError as error:
-        return error.strerror or str(error)
+        return _reason(error)
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            return NOT_REGULAR
+        # Root may write anything, but a file without any write bit was marked read-only on
+        # purpose; like `sed -i` for other users, and unlike it for root, we leave it alone.
+        if not os.access(path, os.W_OK) or not info.st_mode & 0o222:
+            return READ_ONLY
+    import tempfile  # only here: `check` never writes
+
+    temporary = None
     try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".podsec-", suffix=".tmp", dir=os.path.dirname(path))
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(text if isinstance(text, bytes) else (("\ufeff" if bom else "") + text).encode("utf-8"))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        if info is None:
+            os.chmod(temporary, 0o666 & ~_umask())
+            os.replace(temporary, path)
+            return None
+        in_place = info.st_nlink > 1 or not _give_owner(temporary, info)
+        if not in_place:
+            os.chmod(temporary, stat.S_IMODE(info.st_mode))
+            if expected is not None and not _unchanged(path, expected):
+                return CHANGED
+            os.replace(temporary, path)
+            temporary = None
+            return None
+        reason, keep = _overwrite(path, data, expected, temporary)
+        if keep:
+            temporary = None
+        return reason
     except OSError as error:
+        return _reason(error)
+    finally:
+        if temporary is not None:  # also on KeyboardInterrupt or a signal: leave no litter
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _give_owner(temporary: str, info: os.stat_result) -> bool:
+    """Give the temporary file the original's owner and group; False when we may not."""
+    mine = os.stat(temporary)
+    if (mine.st_uid, mine.st_gid) == (info.st_uid, info.st_gid):
+        return True
+    try:
+        os.chown(temporary, info.st_uid, info.st_gid)
+    except OSError:  # not root, and not a group we are in
+        return False
+    return True
+
+
+def _overwrite(path: str, data: bytes, expected: Optional[FileIdentity], temporary: str) -> tuple:
+    """Put `data` into the existing file (its inode, links, owner and mode stay); called once
+    the full new text is safe in `temporary`. If writing fails midway, the old bytes are put
+    back; if even that fails, the new text is kept in `temporary` and the reason says so.
+    Returns (reason or None, whether to keep the temporary file)."""
+    with open(path, "r+b") as handle:
+        old = handle.read()
+        if expected is not None and file_identity(os.fstat(handle.fileno()), old) != expected:
+            return CHANGED, False
         try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        return error.strerror or str(error)
-    return None
+            _replace_content(handle, data)
+            os.fsync(handle.fileno())
+        except OSError as error:
+            try:
+                _replace_content(handle, old)
+            except OSError:
+                return f"cannot write: {error.strerror or error}; the file may be damaged, " \
+                       f"the fixed text is in {temporary}", True
+            return _reason(error), False
+    return None, False
+
+
+def _replace_content(handle, data: bytes) -> None:
+    handle.seek(0)
+    handle.write(data)
+    handle.truncate()
+    handle.flush()
+
+
+def _unchanged(path: str, expected: FileIdentity) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev) != expected[:4]:
+                return False
+            return file_identity(info, handle.read()) == expected
+    except OSError:
+        return False
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _reason(error: OSError) -> str:
+    return f"cannot write: {error.strerror or error}; not written"

@@ -100,6 +100,9 @@ class FakeStdin:
     def isatty(self) -> bool:
         return self._tty
 
+    def close(self) -> None:  # a forked worker of the parallel path closes its stdin
+        pass
+
 
 class TerminalStdin(FakeStdin):
     """A terminal: reading from it would block, so reading fails the test."""

@@ -1,6 +1,7 @@
 """`kubectl podsec fix` through `cli.main` (issue 3, "Command"): in place, --dry-run, the
 stdin/stdout filter, -o json, exit codes, and the bad inputs of issue 2, which must leave
-every file byte-identical, print nothing on stdout, exit 2 and never show a traceback.
+every file byte-identical, exit 2 and never show a traceback; stdout stays empty, except in
+the filter, which gives its input back unchanged (issue 9, item 4).
 
 Byte-exact output for every style is in test_fix_golden.py; here the golden inputs are
 reused to check that every --dry-run diff applies with `git apply` and gives the same bytes.
@@ -377,10 +378,11 @@ def test_filter_with_dry_run_prints_the_diff(fix):
     NEEDS_FIX.encode() + b"---\n\x00\x01binary",
     NEEDS_FIX.encode() + b"---\nmetadata:\n  name: \xff\xfe\n",
 ], ids=["malformed", "second-document-malformed", "binary", "not-utf8"])
-def test_filter_parse_error_prints_nothing_exit_2(fix, data):
+def test_filter_parse_error_echoes_the_input_exit_2(fix, data):
+    """An editor replaces its buffer with what the filter prints: on an error, the input."""
     run = fix("-f", "-", stdin=data)
     assert run.code == 2
-    assert run.out == b""
+    assert run.out == data
     assert "error: " in run.err
 
 
@@ -556,7 +558,7 @@ def test_bad_input_alone(fix, tmp_path, name, mode):
     else:
         run = fix(*(["--dry-run"] if mode == "dry-run" else []), "-f", path)
     assert run.code == 2, run.err
-    assert run.out == b""
+    assert run.out == (data if mode == "stdin" else b"")  # the filter gives its input back
     assert path.read_bytes() == data
     assert sorted(os.listdir(tmp_path)) == ["bad.yaml"]
     errors = [line for line in run.err.splitlines() if line.startswith("error: ")]

@@ -3,7 +3,8 @@
 Helm: tests/data/helm/shop-rendered.yaml is in exactly the layout `helm template` writes
 (`---`, `# Source: CHART/templates/FILE`, the manifest; one Source comment per rendered
 document). Findings name the template ("template" in JSON and YAML, `[from ...]` in text)
-and the line in the rendered stream; `fix` refuses the stream and names the templates.
+and the line in the rendered stream; `fix` fixes the stream like any manifest and names, on
+stderr and in `-o json`, the templates of the objects it changed (issue 9, item 5).
 
 Kustomize: tests/data/kustomize is rendered by the REAL `kubectl kustomize` through
 `check -k DIR`; findings name the resources as rendered (name prefix and namespace of the
@@ -234,37 +235,66 @@ def test_helm_list_document_items_share_the_template(podsec):
         ("one", 0, "shop/templates/pods.yaml"), ("two", 1, "shop/templates/pods.yaml")]
 
 
-def test_fix_refuses_a_helm_stream_on_stdin(podsec):
+# Templates whose objects `fix` changes in the stream (safe fixes, restricted): every workload
+# except the Job, which is restricted already; its template also renders the CronJob.
+CHANGED_TEMPLATES = ["shop/charts/node-agent/templates/daemonset.yaml", "shop/templates/deployment.yaml",
+                     "shop/templates/tests/test-connection.yaml", "shop/templates/workers.yaml"]
+RENDERED_NOTE = ("rendered from chart templates " + ", ".join(CHANGED_TEMPLATES)
+                 + "; also change them there, or the next render brings the old settings back")
+
+
+def test_fix_fixes_a_helm_stream_on_stdin_and_names_the_templates(podsec):
+    """Issue 9, item 5: rendered output is fixed like any manifest; a note on stderr says
+    which chart templates must change too."""
     run = podsec("fix", "-f", "-", stdin=helm_stream().encode())
-    assert run.code == 2
-    assert run.out == ""
-    errors = [line for line in run.err_lines if line.startswith("error: ")]
-    assert len(errors) == 1
-    assert "helm template" in errors[0]
-    assert errors[0].startswith("error: -:2:1: ")  # the first Source comment
-    for template in ("shop/templates/deployment.yaml", "shop/charts/node-agent/templates/daemonset.yaml"):
-        assert template in errors[0]
+    assert run.code == 1, run.err
+    assert [line for line in run.err_lines if line.startswith(("note: ", "error: "))] == [f"note: -: {RENDERED_NOTE}"]
+    fixed = run.out
+    assert fixed != helm_stream()
+    assert helm_templates_of(fixed) == helm_templates_of(helm_stream())  # the Source comments stay
+    again = podsec("check", "-f", "-", "-o", "json", stdin=fixed.encode()).json
+    highest = {o["name"]: o["highest"] for o in again["objects"]}
+    assert highest["release-name-shop"] == highest["release-name-shop-test-connection"] == "restricted"
 
 
-def test_fix_of_helm_output_names_every_template_that_needs_a_change(podsec):
-    """Every template that renders a workload failing the level must be named."""
-    run = podsec("fix", "-f", "-", stdin=helm_stream().encode())
-    assert run.code == 2
-    for (_, template, highest) in HELM_WORKLOADS.values():
-        if highest != "restricted":
-            assert template in run.err, template
+def helm_templates_of(text: str) -> list:
+    return re.findall(r"^# Source: .*$", text, re.MULTILINE)
 
 
-def test_fix_refuses_a_helm_stream_in_a_file_and_leaves_it(podsec, tmp_path):
+def test_fix_of_helm_output_names_only_the_templates_of_changed_objects(podsec):
+    """A template whose objects need no change (service.yaml, serviceaccount.yaml) is not named;
+    workers.yaml is, for the CronJob it renders, though its Job needs nothing."""
+    data = podsec("fix", "-f", "-", "-o", "json", stdin=helm_stream().encode()).json
+    assert data["notes"] == [{"source": "-", "message": RENDERED_NOTE, "templates": CHANGED_TEMPLATES}]
+    objects = {o["name"]: o for o in data["objects"]}
+    for name, (_, template, _) in HELM_WORKLOADS.items():
+        assert objects[name]["template"] == template
+    assert objects["release-name-shop-migrate"]["edits"] == []
+    stdin_named = podsec("fix", "-f", "-", "--stdin-filename", "deploy/shop.yaml", stdin=helm_stream().encode())
+    assert f"note: deploy/shop.yaml: {RENDERED_NOTE}" in stdin_named.err_lines
+
+
+def test_fix_fixes_a_helm_stream_in_a_file(podsec, tmp_path):
     path = write(tmp_path, "rendered.yaml", helm_stream())
-    for argv in (("fix", path), ("fix", path, "--unsafe-fixes"), ("fix", path, "--dry-run"),
-                 ("fix", path, "-o", "json")):
+    for argv in (("fix", path, "--dry-run"), ("fix", path, "--dry-run", "-o", "json")):
         run = podsec(*argv)
-        assert run.code == 2, argv
-        assert "helm template" in run.err
+        assert run.code == 1, (argv, run.err)
+        assert f"note: {path}: {RENDERED_NOTE}" in run.err_lines
         assert Path(path).read_text() == helm_stream()
-    data = podsec("fix", path, "-o", "json").json
-    assert len(data["errors"]) == 1 and "shop/templates/deployment.yaml" in data["errors"][0]["message"]
+    run = podsec("fix", path, "-o", "json")
+    assert run.code == 1, run.err
+    assert run.json["errors"] == [] and run.json["notes"][0]["templates"] == CHANGED_TEMPLATES
+    assert all(o["written"] for o in run.json["objects"])
+    assert Path(path).read_text() == podsec("fix", "-f", "-", stdin=helm_stream().encode()).out
+    assert podsec("fix", path).code == 1  # the DaemonSet and CronJob still need a human
+    assert "note:" not in podsec("fix", path).err  # nothing changed this time: nothing to carry back
+
+
+def test_fix_of_a_stream_without_source_comments_has_no_note(podsec):
+    run = podsec("fix", "-f", "-", "-o", "json", stdin=pod("a", "baseline").encode())
+    assert run.code == 1
+    assert run.json["notes"] == [] and "template" not in run.json["objects"][0]
+    assert "note:" not in run.err
 
 
 def test_the_readme_pipeline_works_from_stdin():
