@@ -23,8 +23,9 @@ if manifests._CComposer is None:  # pragma: no cover - PyYAML without libyaml
 
 
 @pytest.fixture
-def podsec(capsys, monkeypatch):
-    return cli_runner(capsys, monkeypatch)
+def podsec(capsysbinary, monkeypatch):
+    # Binary: the filter gives back input that is not UTF-8 (bytes(range(256))) unchanged.
+    return cli_runner(capsysbinary, monkeypatch)
 
 
 def under(parser: str, podsec, *argv, stdin=None):
