@@ -225,6 +225,7 @@ def _refuse_terminal_stdin(specs: list, command: str = "check") -> None:
 
 def _config(args):
     """The .podsec.yaml in force, with its custom pod templates registered."""
+    from kubectl_podsec.checks import BY_ID
     from kubectl_podsec.config import ConfigError, find_config, load_config
     from kubectl_podsec.workloads import register_templates
 
@@ -232,7 +233,7 @@ def _config(args):
     if path is None:
         return None
     try:
-        config = load_config(path)
+        config = load_config(path, BY_ID)
     except ConfigError as error:
         raise UsageError(f"config {error.problem}") from None
     register_templates(config.pod_templates)

@@ -82,16 +82,6 @@ def _position(obj: dict, violation: dict | None) -> tuple:
 # --- SARIF ------------------------------------------------------------------------------------
 
 
-def split_doc(doc: str) -> tuple:
-    """A check module's docstring as (title line, the standard's text, the fix paragraph)."""
-    lines = doc.strip("\n").splitlines()
-    title = lines[0].strip() if lines else ""
-    paragraphs = "\n".join(lines[1:]).strip().split("\n\n")
-    standard = [p.strip("\n") for p in paragraphs if p.strip() and not p.startswith("Fix (")]
-    fix = [p.strip("\n") for p in paragraphs if p.startswith("Fix (")]
-    return title, "\n\n".join(standard), "\n\n".join(fix)
-
-
 def _fix_note(check) -> str:
     """What `kubectl podsec fix` does about the check."""
     if check.fix_safety == "safe":
@@ -125,7 +115,7 @@ def _markdown_fix(fix: str) -> str:
 
 
 def sarif_rule(check) -> dict:
-    title, standard, fix = split_doc(check.doc or check.id)
+    title, standard, fix = check.title, check.standard, check.fix_paragraph
     level = str(check.level)
     note = f"{_fix_note(check)} `kubectl podsec explain {check.id}` prints this text."
     return {
