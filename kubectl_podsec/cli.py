@@ -281,31 +281,36 @@ def _admission(args):
         raise UsageError(str(error)) from None
 
 
-def _render_check(output: str, data: dict, colour: str = "auto") -> str:
-    from kubectl_podsec import report
+def _render_check(output: str, run, colour: str = "auto") -> str:
+    # Each renderer is imported only when chosen: the CI ones import xml and hashlib.
+    if output in ("json", "yaml"):
+        from kubectl_podsec.reports.data import check_data, render_json, render_yaml
 
-    if output in ("sarif", "junit", "github"):
-        from kubectl_podsec import formats  # only here: it imports xml and hashlib
-    if output == "json":
-        return report.render_json(data)
-    if output == "yaml":
-        return report.render_yaml(data)
+        return (render_json if output == "json" else render_yaml)(check_data(run))
     if output == "sarif":
         from kubectl_podsec.checks import ALL_CHECKS
+        from kubectl_podsec.reports.sarif import render_sarif
 
-        return formats.render_sarif(data, ALL_CHECKS)
+        return render_sarif(run, ALL_CHECKS)
     if output == "junit":
-        return formats.render_junit(data)
+        from kubectl_podsec.reports.junit import render_junit
+
+        return render_junit(run)
     if output == "github":
-        return formats.render_github(data)
-    return report.render_text(data, _painter(sys.stdout, colour))
+        from kubectl_podsec.reports.github import render_github
+
+        return render_github(run)
+    from kubectl_podsec.reports.text import render_text
+
+    return render_text(run, _painter(sys.stdout, colour))
 
 
 def cmd_check(args) -> int:
-    from kubectl_podsec import report as render
+    from kubectl_podsec.model import BaselineStatus
     from kubectl_podsec.suppress import (
-        BASELINE_FIELDS, apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
+        BASELINE_FIELDS, apply_baseline, apply_exemptions, load_baseline, write_baseline,
     )
+    from kubectl_podsec.usecases import check_result
 
     config = _config(args)
     baseline = None
@@ -325,10 +330,9 @@ def cmd_check(args) -> int:
             raise UsageError(f"{args.write_baseline}: cannot write the baseline: {error}")
         apply_baseline(result.objects, load_baseline(args.write_baseline))
         print(f"wrote {args.write_baseline}", file=sys.stderr)
-    data = render.report_data(result, args.level)
+    status = None
     if stale is not None:
-        data["baseline"] = {"file": args.baseline, "stale": [
-            dict(zip(BASELINE_FIELDS, key)) for key in stale]}
+        status = BaselineStatus(args.baseline, tuple(tuple(zip(BASELINE_FIELDS, key)) for key in stale))
         if stale:
             print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
                   "rewrite it with --write-baseline to shrink it", file=sys.stderr)
@@ -336,11 +340,11 @@ def cmd_check(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
-    sys.stdout.write(_render_check(args.output, data, args.color))
-    if result.errors:
+    run = check_result(result, args.level, status)
+    sys.stdout.write(_render_check(args.output, run, args.color))
+    if run.errors:
         return EXIT_ERROR
-    failing = any(effective_highest(obj) < args.level for obj in result.objects)
-    return EXIT_FINDINGS if failing else EXIT_CLEAN
+    return EXIT_FINDINGS if run.failing else EXIT_CLEAN
 
 
 def cmd_fix(args) -> int:
@@ -378,11 +382,13 @@ def cmd_fix(args) -> int:
 def _fix_files(args, specs: list, stdin) -> int:
     import io
 
-    from kubectl_podsec import report as render
     from kubectl_podsec.diffs import git_diff
     from kubectl_podsec.fix import fix_source_parallel, remaining
     from kubectl_podsec.manifests import Notice, Problem, find_sources, load
+    from kubectl_podsec.reports.data import render_json
+    from kubectl_podsec.reports.fix import fix_data, fix_summary, note_text
     from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.usecases import fix_result
     from kubectl_podsec.writes import write_atomically
 
     config = _config(args)
@@ -423,17 +429,15 @@ def _fix_files(args, specs: list, stdin) -> int:
                 problems.append(Problem(source.name, None, None, error))
             else:
                 result.written = True
-    data = render.fix_data(results, args.level, args.policy_version)
-    data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
-    data["notes"] = [{"source": n.source, "message": n.message} for n in notices] + data["notes"]
+    run = fix_result(results, args.level, args.policy_version, problems, notices)
     failed = bool(problems) or any(r.errors for r in results)
-    for note in data["notes"]:
-        print(f"note: {note['source']}: {note['message']}", file=sys.stderr)
+    for note in run.notes:
+        print(f"note: {note.source}: {note_text(note)}", file=sys.stderr)
     for problem in problems + [e for r in results for e in r.errors]:
         print(f"error: {problem}", file=sys.stderr)
-    sys.stderr.write(render.fix_summary(data))
+    sys.stderr.write(fix_summary(run))
     if args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(fix_data(run)))
     elif args.dry_run:
         sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout, args.color)))
     elif stdin is not None:  # the filter: on any error, the input as it came
@@ -448,12 +452,14 @@ def _fix_files(args, specs: list, stdin) -> int:
 def cmd_fix_live(args, resources: list) -> int:
     import json
 
-    from kubectl_podsec import report as render
     from kubectl_podsec.cluster import ClusterError, strip_server_fields
     from kubectl_podsec.diffs import git_diff
     from kubectl_podsec.fix import fix_source, remaining
     from kubectl_podsec.jsonpatch import json_patch
     from kubectl_podsec.manifests import Source
+    from kubectl_podsec.reports.data import render_json
+    from kubectl_podsec.reports.fix import fix_data, fix_summary
+    from kubectl_podsec.usecases import fix_result
 
     if len(resources) != 1 or "/" not in resources[0]:
         raise UsageError("fix reads one live object at a time: kubectl podsec fix TYPE/NAME [-n NS]")
@@ -484,8 +490,8 @@ def cmd_fix_live(args, resources: list) -> int:
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_ERROR
-    data = render.fix_data([result], args.level, version)
-    sys.stderr.write(render.fix_summary(data))
+    run = fix_result([result], args.level, version)
+    sys.stderr.write(fix_summary(run))
     if result.changed and manifest.get("kind") in IMMUTABLE_TEMPLATES:
         print(f"note: {_recreate_note(manifest)}", file=sys.stderr)
     if args.output == "yaml":
@@ -493,7 +499,7 @@ def cmd_fix_live(args, resources: list) -> int:
     elif args.output == "patch":
         sys.stdout.write(json.dumps(json_patch(manifest, yaml.safe_load(result.new_text))) + "\n")
     elif args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(fix_data(run)))
     else:
         sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout, args.color)))
     unfixed = any(remaining(fixed, args.level) for fixed in result.objects)
@@ -530,8 +536,9 @@ def _live_fix_refusal(kubectl, obj: dict, output: str) -> Optional[str]:
 
 
 def cmd_namespaces(args) -> int:
-    from kubectl_podsec import report as render
     from kubectl_podsec.live import namespace_summaries
+    from kubectl_podsec.reports.data import render_json, render_yaml
+    from kubectl_podsec.reports.namespaces import render_namespaces
 
     kubectl = _kubectl(args)
     summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version, _admission(args))
@@ -541,11 +548,11 @@ def cmd_namespaces(args) -> int:
         print(warning, file=sys.stderr)
     data = {"namespaces": summaries}
     if args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(data))
     elif args.output == "yaml":
-        sys.stdout.write(render.render_yaml(data))
+        sys.stdout.write(render_yaml(data))
     elif summaries or not problems:  # nothing read: the error alone, no empty table
-        sys.stdout.write(render.render_namespaces(summaries, _painter(sys.stdout, args.color)))
+        sys.stdout.write(render_namespaces(summaries, _painter(sys.stdout, args.color)))
     if problems:
         return EXIT_ERROR
     return EXIT_FINDINGS if any(s["drift"] for s in summaries) else EXIT_CLEAN

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from typing import Optional
 
 from kubectl_podsec.checks import NEWEST_VERSION
@@ -14,8 +15,9 @@ from kubectl_podsec.cluster import (
 from kubectl_podsec.evaluate import evaluate
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.manifests import Problem
+from kubectl_podsec.model import LiveFacts, ModeVerdict, Owner, Suppression
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject
-from kubectl_podsec.suppress import Suppression, effective_highest
+from kubectl_podsec.suppress import effective_highest
 from kubectl_podsec.workloads import PruneError, Skipped, workload_from_value
 
 SOURCE = "cluster"
@@ -57,8 +59,7 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         result = ObjectResult(SOURCE, None, None, None, None, workload, verdict,
                               tuple(tuple((path, None, None) for path in v.paths) for v in verdict.violations))
         owner = controller_of(item)
-        result.extra = {"owner": {"kind": owner.get("kind"), "name": owner.get("name")} if owner else None,
-                        "pods": 1 if workload.kind == "Pod" else 0}
+        modes = []
         namespace_labels = labels.get(workload.namespace)
         if admission is not None:
             namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
@@ -71,9 +72,11 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
             for mode in MODES:
                 mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
                 if mode_verdict and exempt_all:
-                    mode_verdict["passes"] = True  # exempt: the API server admits it unchecked
+                    mode_verdict = replace(mode_verdict, passes=True)  # exempt: admitted unchecked
                 if mode == "enforce" or mode_verdict:
-                    result.extra[mode] = mode_verdict
+                    modes.append((mode, mode_verdict))
+        result.live = LiveFacts(Owner(owner.get("kind"), owner.get("name")) if owner else None,
+                                1 if workload.kind == "Pod" else 0, tuple(modes))
         results.append(result)
     report.objects = group_pods(results)
     return report
@@ -179,7 +182,7 @@ def _version_label(labels: dict, mode: str) -> PolicyVersion:
 
 
 def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=evaluate,
-                    mode: str = "enforce") -> Optional[dict]:
+                    mode: str = "enforce") -> Optional[ModeVerdict]:
     """Does the object pass its namespace's label for `mode`, at the version the server applies?"""
     policy = mode_policy(labels, mode, version.cap)
     if policy is None or (mode != "enforce" and policy[0] == Level.PRIVILEGED):
@@ -187,7 +190,7 @@ def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=eva
     level, pinned, effective = policy
     verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
     failed = [v.check for v in verdict.violations if v.level <= level]
-    return {"level": str(level), "version": str(pinned), "passes": not failed, "violations": failed}
+    return ModeVerdict(level, str(pinned), not failed, tuple(failed))
 
 
 def group_pods(results: list) -> list:
@@ -197,17 +200,17 @@ def group_pods(results: list) -> list:
     by_identity = {(r.workload.namespace, r.workload.kind, r.workload.name): r for r in results}
     out, groups = [], {}
     for result in results:
-        owner = result.extra.get("owner")
+        owner = result.live.owner
         if result.workload.kind != "Pod" or owner is None:
             out.append(result)
             continue
-        key = (result.workload.namespace, owner["kind"], owner["name"], _signature(result))
+        key = (result.workload.namespace, owner.kind, owner.name, _signature(result))
         parent = by_identity.get(key[:3])
         if parent is not None and _signature(parent) == key[3]:
-            parent.extra["pods"] += 1
+            parent.live = replace(parent.live, pods=parent.live.pods + 1)
             continue
         if key in groups:
-            groups[key].extra["pods"] += 1
+            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + 1)
             continue
         groups[key] = result
         out.append(result)
@@ -257,7 +260,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
         highest = min((effective_highest(r) for r in results), default=Level.RESTRICTED)
         failing = {str(level): sum(1 for r in results if effective_highest(r) < level)
                    for level in (Level.BASELINE, Level.RESTRICTED)}
-        drift = any(r.extra.get("enforce") and not r.extra["enforce"]["passes"] for r in results)
+        drift = any(_denied(r) for r in results)
         namespace_labels = labels[name]
         if admission is not None:
             namespace_labels = {**admission.default_labels(), **namespace_labels}
@@ -277,13 +280,19 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
             summary["suggest"] = command
         elif safe < level_now:
             blocking = [f"{r.workload.kind}/{r.workload.name}" for r in results
-                        if r.extra.get("enforce") and not r.extra["enforce"]["passes"]]
+                        if _denied(r)]
             summary["downgrade"] = {"from": f"{level_now}:{current[1]}", "to": str(safe),
                                     "blocking": blocking, "command": command}
         if kubectl.selector:
             summary["selector"] = kubectl.selector  # judged on the selected workloads only
         summaries.append(summary)
     return summaries, problems
+
+
+def _denied(result) -> bool:
+    """Would the namespace's enforce label deny the object's pods?"""
+    enforce = result.live.mode("enforce") if result.live else None
+    return enforce is not None and not enforce.passes
 
 
 def _highest_at(result, version, evaluate) -> Level:

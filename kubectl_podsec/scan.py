@@ -19,6 +19,7 @@ from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.manifests import (
     Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
 )
+from kubectl_podsec.model import LiveFacts
 from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 
@@ -34,7 +35,8 @@ class ObjectResult:
     verdict: Verdict
     # For each violation, the (line, column) of each of its paths.
     positions: tuple = ()
-    extra: dict = field(default_factory=dict)  # owner, pod count, ... (live clusters)
+    template: Optional[str] = None  # the helm chart template it was rendered from
+    live: Optional[LiveFacts] = None  # owner, pod count, namespace verdicts (live clusters)
     suppressed: dict = field(default_factory=dict)  # check id -> Suppression
 
 
@@ -108,8 +110,7 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
             found.located = found.node = None  # only needed for positions; free the nodes
             mark = node.start_mark
             report.objects.append(ObjectResult(source.name, index, item, mark.line + 1, mark.column + 1,
-                                               found, verdict, positions,
-                                               {"template": template} if template else {}))
+                                               found, verdict, positions, template))
     return count
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Optional
 
 from kubectl_podsec.checks import replaces
@@ -13,16 +12,11 @@ from kubectl_podsec.checks.util import CONTAINER_FIELDS
 from kubectl_podsec.config import Config, exemptions_for
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
+from kubectl_podsec.model import Suppression
 
 BASELINE_KIND = "PodsecBaseline"
 BASELINE_API = "kubectl-podsec/v2"  # v1 keyed findings without where they are
 BASELINE_FIELDS = ("kind", "namespace", "name", "check", "where")
-
-
-@dataclass(frozen=True)
-class Suppression:
-    by: str  # "exemption" or "baseline"
-    reason: str
 
 
 def containers_of(workload, paths: tuple) -> Optional[set]:
