@@ -123,6 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
     _add_cluster_flags(fix, admission=False)
 
+    audit = commands.add_parser("audit", help="Pod Security findings in API server audit logs, by workload",
+                                description="Group the pod-security.kubernetes.io/audit-violations annotations "
+                                            "(and enforce denials) of kube-apiserver audit logs by namespace, "
+                                            "owner and check.")
+    audit.add_argument("files", nargs="+", metavar="FILE", help="JSON-lines audit logs, rotated or .gz; - for stdin")
+    audit.add_argument("--group-by", choices=("workload", "owner", "object"), default="workload",
+                       help="workload: top owner, following ReplicaSet->Deployment and Job->CronJob (default); "
+                            "owner: the controlling owner; object: the object the request named")
+    audit.add_argument("--resolve", action="store_true",
+                       help="ask the cluster (kubectl get) for owners the log does not show")
+    audit.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    resolve = audit.add_argument_group("cluster for --resolve (passed to kubectl)")
+    for flag in ("--context", "--cluster", "--user", "--kubeconfig", "--request-timeout"):
+        resolve.add_argument(flag)
+    resolve.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl")
+
     explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it")
     explain.add_argument("check", nargs="?", metavar="CHECK")
     return parser
@@ -424,6 +440,30 @@ def _colour_diff(text: str, paint) -> str:
     return "".join(out)
 
 
+def cmd_audit(args) -> int:
+    from kubectl_podsec import audit
+    from kubectl_podsec.report import render_json
+
+    if "-" in args.files and sys.stdin is not None and sys.stdin.isatty():
+        raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
+                         "kubectl podsec audit -) or name the files")
+    log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin))
+    if args.resolve:
+        from kubectl_podsec.cluster import Kubectl
+
+        kubectl = Kubectl(args.kubectl, context=args.context, cluster=args.cluster, user=args.user,
+                          kubeconfig=args.kubeconfig, request_timeout=args.request_timeout)
+        for message in audit.resolve_owners(log, kubectl):
+            print(f"warning: --resolve: {message}", file=sys.stderr)
+    data = audit.audit_data(log, args.group_by)
+    for problem in log.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    sys.stdout.write(render_json(data) if args.output == "json" else audit.render_text(data))
+    if log.problems:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if data["groups"] else EXIT_CLEAN
+
+
 def cmd_explain(args) -> int:
     from kubectl_podsec.explain import explain, suggestions, summary_table
 
@@ -438,7 +478,8 @@ def cmd_explain(args) -> int:
     return EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain}
+COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain,
+            "audit": cmd_audit}
 
 
 def main(argv: Optional[list] = None) -> int:
