@@ -105,22 +105,25 @@ def check_id(reason: str, level_version: str) -> Optional[str]:
     return candidates[-1] if candidates else None  # restricted checks come last
 
 
+_TOKENS = re.compile(r'\\.|[()"]|, ')
+
+
 def split_reasons(text: str) -> list:
     """`a (x, y), b, c (z)` -> [a, b, c]: split on ", " outside parentheses and quotes."""
-    out, depth, quoted, start, i = [], 0, False, 0, 0
-    while i < len(text):
-        char = text[i]
-        if char == '"' and (i == 0 or text[i - 1] != "\\"):
+    out, depth, quoted, start = [], 0, False, 0
+    for match in _TOKENS.finditer(text):  # only the characters that matter, not every one
+        token = match.group()
+        if token == '"':
             quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and text.startswith(", ", i):
-            out.append(text[start:i])
-            start = i = i + 2
+        elif quoted or token.startswith("\\"):
             continue
-        i += 1
+        elif token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(text[start:match.start()])
+            start = match.end()
     out.append(text[start:])
     return [part.split(" (", 1)[0].strip() for part in out if part.strip()]
 
@@ -128,10 +131,11 @@ def split_reasons(text: str) -> list:
 _POLICY = re.compile(r'(?:would violate|violates) PodSecurity "([^"]*)": (.*)', re.S)
 
 
+@lru_cache(maxsize=4096)  # the replicas of a workload repeat one text
 def parse_policy_message(text: str) -> Optional[tuple]:
     """(`level:version`, [reasons]) from an audit-violations value or a denial message."""
     match = _POLICY.search(text)
-    return (match.group(1), split_reasons(match.group(2))) if match else None
+    return (match.group(1), tuple(split_reasons(match.group(2)))) if match else None
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -247,7 +251,7 @@ class AuditLog:
     events: int = 0
     findings: int = 0
     objects: dict = field(default_factory=dict)  # (namespace, resource, name) -> Tally
-    seen: dict = field(default_factory=dict)  # namespace -> {(kind, name)}
+    seen: dict = field(default_factory=dict)  # namespace -> {name: {kinds}}
     owners: dict = field(default_factory=dict)  # (namespace, kind, name) -> (kind, name, how)
     problems: list = field(default_factory=list)
     files: list = field(default_factory=list)
@@ -261,7 +265,7 @@ class AuditLog:
         kind = KINDS.get(resource)
         name = ref.get("name") or _body_name(event)
         if kind and name:
-            self.seen.setdefault(namespace, set()).add((kind, name))
+            self.seen.setdefault(namespace, {}).setdefault(name, set()).add(kind)
             owner = _body_owner(event)
             if owner:
                 self.owners[(namespace, kind, name)] = owner + ("ownerReferences",)
@@ -344,15 +348,19 @@ def read_logs(names: list, stdin=None) -> AuditLog:
 
 
 def owner_by_name(log: AuditLog, namespace: str, kind: str, name: str) -> Optional[tuple]:
-    """The controller whose naming convention gives `name`, among the objects the log shows."""
-    best = None
-    for owner_kind, owner_name in log.seen.get(namespace, ()):
-        if not name.startswith(owner_name + "-") or (best and len(owner_name) <= len(best[1])):
-            continue
-        suffix = _POD_SUFFIX.get(owner_kind) if kind == "Pod" else _OWNED_SUFFIX.get((kind, owner_kind))
-        if suffix and re.fullmatch(suffix, name[len(owner_name) + 1:]):
-            best = (owner_kind, owner_name)
-    return best
+    """The controller whose naming convention gives `name`, among the objects the log shows:
+    the longest such owner name, tried at each "-" from the right."""
+    seen = log.seen.get(namespace, {})
+    cut = len(name)
+    while True:
+        cut = name.rfind("-", 0, cut)
+        if cut <= 0:
+            return None
+        suffix = name[cut + 1:]
+        for owner_kind in sorted(seen.get(name[:cut], ())):
+            pattern = _POD_SUFFIX.get(owner_kind) if kind == "Pod" else _OWNED_SUFFIX.get((kind, owner_kind))
+            if pattern and re.fullmatch(pattern, suffix):
+                return owner_kind, name[:cut]
 
 
 def resolve_owners(log: AuditLog, kubectl) -> list:
@@ -380,7 +388,7 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
             key = (namespace, item.get("kind"), meta.get("name"))
             if owner and key not in log.owners:
                 log.owners[key] = (owner.get("kind"), owner.get("name"), "cluster")
-                log.seen.setdefault(namespace, set()).add((owner.get("kind"), owner.get("name")))
+                log.seen.setdefault(namespace, {}).setdefault(owner.get("name"), set()).add(owner.get("kind"))
     return errors
 
 
