@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "github (Actions annotations)")
     check.add_argument("--baseline", metavar="FILE", help="fail only on findings not recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE")
+    check.add_argument("--compare-versions", metavar="FROM,TO",
+                       help="list the workloads whose verdict differs between two policy versions "
+                            "(for example v1.30,latest) and the checks that make the difference")
     _add_cluster_flags(check)
 
     namespaces = commands.add_parser("namespaces", help="which enforce label each namespace could take today",
@@ -269,6 +272,8 @@ def cmd_check(args) -> int:
     for warning in kubectl.warnings if kubectl else ():
         print(warning, file=sys.stderr)
     apply_exemptions(result.objects, config)
+    if args.compare_versions:
+        return _compare_versions(args, result)
     stale = apply_baseline(result.objects, baseline) if baseline is not None else None
     if args.write_baseline and not result.errors:
         write_baseline(args.write_baseline, result.objects)
@@ -288,6 +293,29 @@ def cmd_check(args) -> int:
         return EXIT_ERROR
     failing = any(effective_highest(obj) < args.level for obj in result.objects)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _compare_versions(args, result) -> int:
+    from kubectl_podsec import compare
+    from kubectl_podsec.levels import PolicyVersion
+    from kubectl_podsec.report import error_data, render_json, render_yaml
+
+    try:
+        old, new = compare.parse_pair(args.compare_versions)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.output not in ("text", "json", "yaml"):
+        raise UsageError(f"--compare-versions prints text, json or yaml, not {args.output}")
+    cap = result.policy_version.cap  # a live cluster's `latest` is its own minor version
+    data = compare.compare(result.objects, PolicyVersion(old.requested, cap), PolicyVersion(new.requested, cap))
+    data["errors"] = [error_data(error) for error in result.errors]
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    renderers = {"json": render_json, "yaml": render_yaml, "text": compare.render_text}
+    sys.stdout.write(renderers[args.output](data))
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if data["changed"] else EXIT_CLEAN
 
 
 def cmd_fix(args) -> int:
