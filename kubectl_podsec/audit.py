@@ -131,11 +131,20 @@ def split_reasons(text: str) -> list:
 _POLICY = re.compile(r'(?:would violate|violates) PodSecurity "([^"]*)": (.*)', re.S)
 
 
-@lru_cache(maxsize=4096)  # the replicas of a workload repeat one text
 def parse_policy_message(text: str) -> Optional[tuple]:
     """(`level:version`, [reasons]) from an audit-violations value or a denial message."""
     match = _POLICY.search(text)
-    return (match.group(1), tuple(split_reasons(match.group(2)))) if match else None
+    return (match.group(1), split_reasons(match.group(2))) if match else None
+
+
+@lru_cache(maxsize=4096)  # the replicas of a workload repeat one text
+def findings(text: str) -> Optional[tuple]:
+    """(`level:version`, ((check id, reason), ...)) for a PSA message, each reason once."""
+    parsed = parse_policy_message(text)
+    if parsed is None:
+        return None
+    level_version, reasons = parsed
+    return level_version, tuple((check_id(reason, level_version), reason) for reason in dict.fromkeys(reasons))
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -271,13 +280,13 @@ class AuditLog:
                 self.owners[(namespace, kind, name)] = owner + ("ownerReferences",)
         annotations = event.get("annotations") or {}
         status = event.get("responseStatus") or {}
-        audit = parse_policy_message(annotations.get(VIOLATIONS) or "")
+        audit = findings(annotations.get(VIOLATIONS) or "")
         denial = None
         if status.get("code") == 403:
-            denial = parse_policy_message(status.get("message") or "")
+            denial = findings(status.get("message") or "")
             if denial is None and not status.get("message") and (annotations.get(ENFORCE) or "privileged").split(
                     ":")[0] != "privileged":
-                denial = (annotations[ENFORCE], [])  # a log without messages: PSA enforced and it was refused
+                denial = (annotations[ENFORCE], ())  # a log without messages: PSA enforced and it was refused
         if audit is None and denial is None:
             return
         self.findings += 1
@@ -298,13 +307,13 @@ class AuditLog:
             tally.levels.add(audit[0])
         if denial is not None:
             tally.enforce.add(denial[0])
-            for reason in denial[1]:
-                key = (check_id(reason, denial[0]), reason)
+            for key in denial[1]:
                 tally.denied_by[key] = tally.denied_by.get(key, 0) + 1
         # The audit level's reasons; an event that only a denial tells of gives the enforce ones.
-        level_version, reasons = audit if audit is not None else denial
-        for reason in dict.fromkeys(reasons):
-            counts = tally.checks.setdefault((check_id(reason, level_version), reason), [0, 0])
+        for key in (audit if audit is not None else denial)[1]:
+            counts = tally.checks.get(key)
+            if counts is None:
+                counts = tally.checks[key] = [0, 0]
             counts[0] += 1
             counts[1] += denial is not None
 
