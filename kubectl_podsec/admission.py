@@ -2,8 +2,9 @@
 defaults for namespaces without labels, and exemptions by namespace and runtimeClass.
 
 Accepts a `PodSecurityConfiguration` or an `AdmissionConfiguration` whose `PodSecurity`
-plugin carries one inline or by path. Exemptions by username apply to requests, which a
-check of existing objects does not see; they are read but cannot apply.
+plugin carries one inline or by path. Exemptions by username apply to requests: a live check
+applies them to the pods a controller creates (its service account or the controller manager's
+user); who created a bare Pod is not recorded, so its pods are never exempt by username.
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ class AdmissionConfig:
             labels[f"pod-security.kubernetes.io/{mode}-version"] = self.defaults.get(f"{mode}-version", "latest")
         return labels
 
-    def exemption(self, namespace: str, runtime_class: Optional[str]) -> Optional[str]:
+    def exemption(self, namespace: str, runtime_class: Optional[str], creators: tuple = ()) -> Optional[str]:
+        """Why the pods are exempt, or None. `creators` are the usernames that create them (a
+        workload's controller): the API server exempts requests by an exempt user."""
         if namespace in self.namespaces:
             return f"namespace {namespace} is exempt in the admission configuration"
         if runtime_class and runtime_class in self.runtime_classes:
             return f"runtimeClass {runtime_class} is exempt in the admission configuration"
+        user = next((name for name in creators if name in self.usernames), None)
+        if user:
+            return f"its pods are created by {user}, a username exempt in the admission configuration"
         return None
 
 

@@ -35,6 +35,16 @@ def _version(text: str) -> PolicyVersion:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return number
+
+
 def _add_input_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH|TYPE[/NAME]",
                         help="manifest files or directories (like -f); without -f, names that are "
@@ -47,22 +57,29 @@ def _add_input_flags(parser: argparse.ArgumentParser) -> None:
                         metavar="VERSION", help="policy version: latest (default) or v1.N")
     parser.add_argument("--stdin-filename", metavar="PATH",
                         help="name to report for what is read from stdin")
-    parser.add_argument("-k", "--kustomize", metavar="DIR",
-                        help="render DIR with `kubectl kustomize` and read the result")
+    parser.add_argument("-k", "--kustomize", metavar="DIR", action="append", default=[],
+                        help="render DIR with `kubectl kustomize` and read the result; repeatable")
     parser.add_argument("--config", metavar="FILE",
                         help="exemptions and custom pod templates (default: .podsec.yaml here or above)")
 
 
-def _add_cluster_flags(parser: argparse.ArgumentParser, admission: bool = True) -> None:
-    group = parser.add_argument_group("live cluster (when no -f is given; passed to kubectl)")
-    group.add_argument("-n", "--namespace")
-    group.add_argument("-A", "--all-namespaces", action="store_true")
-    group.add_argument("-l", "--selector")
-    group.add_argument("--field-selector")
-    for flag in ("--context", "--cluster", "--user", "--kubeconfig"):
-        group.add_argument(flag)
-    group.add_argument("--request-timeout", help="per request (default 30s)")
-    group.add_argument("--chunk-size", type=int, help="list in pages of this many objects")
+def _add_cluster_flags(parser: argparse.ArgumentParser, admission: bool = True,
+                       title: str = "live cluster (when no -f is given; passed to kubectl)") -> None:
+    group = parser.add_argument_group(title)
+    group.add_argument("-n", "--namespace", metavar="NS", help="the namespace to read (default: the context's)")
+    group.add_argument("-A", "--all-namespaces", action="store_true", help="read every namespace")
+    group.add_argument("-l", "--selector", metavar="SELECTOR",
+                       help="only workloads with these labels (app=web,tier!=db), as kubectl get -l")
+    group.add_argument("--field-selector", metavar="SELECTOR",
+                       help="only objects whose fields match (metadata.name=web), as kubectl get")
+    for flag, what in (("--context", "the kubeconfig context to use"), ("--cluster", "the kubeconfig cluster to use"),
+                       ("--user", "the kubeconfig user to use"), ("--kubeconfig", "the kubeconfig file to use")):
+        group.add_argument(flag, metavar=flag[2:].upper(), help=what)
+    group.add_argument("--request-timeout", metavar="DURATION",
+                       help="the longest each request to the server may take, as for kubectl (30s, 2m; "
+                            "default 30s); a listing in many pages may take longer in all")
+    group.add_argument("--chunk-size", type=_positive, metavar="N",
+                       help="list in pages of N objects (a positive integer; kubectl's default is 500)")
     group.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
                        help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
     if admission:
@@ -75,6 +92,12 @@ def _kubectl(args):
 
     return Kubectl(args.kubectl, args.namespace, args.all_namespaces, args.selector, args.field_selector,
                    args.context, args.cluster, args.user, args.kubeconfig, args.request_timeout, args.chunk_size)
+
+
+def _add_colour_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--color", "--colour", choices=("auto", "always", "never"), default="auto",
+                        help="colour the text output: auto (default: on a terminal, unless NO_COLOR is set or "
+                             "TERM=dumb; FORCE_COLOR turns it on), always or never")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Report, for every workload, the highest Pod Security "
                                             "Standards level it passes and why it misses the next.")
     _add_input_flags(check)
-    check.add_argument("--level", type=_level, default=Level.RESTRICTED,
-                       help="the gate: exit 1 when a workload does not pass it (default restricted)")
+    check.add_argument("--level", type=_level, default=Level.RESTRICTED, metavar="{privileged,baseline,restricted}",
+                       help="the gate: exit 1 when a workload does not pass this level (default restricted)")
     check.add_argument("-o", "--output", choices=("text", "json", "yaml", "sarif", "junit", "github"),
                        default="text", help="text (default), json, yaml, sarif (code scanning), junit, "
                                             "github (Actions annotations)")
@@ -101,16 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--compare-versions", metavar="FROM,TO",
                        help="list the workloads whose verdict differs between two policy versions "
                             "(for example v1.30,latest) and the checks that make the difference")
+    _add_colour_flag(check)
     _add_cluster_flags(check)
 
     namespaces = commands.add_parser("namespaces", help="which enforce label each namespace could take today",
                                      description="Per namespace: its Pod Security labels, the highest level "
-                                                 "all its workloads pass, and the label that is safe today.")
-    namespaces.add_argument("names", nargs="*", metavar="NAME")
+                                                 "all its workloads pass, and the label that is safe today. "
+                                                 "A label that would lower the current level is shown apart, "
+                                                 "as a downgrade, with the workloads that need it.")
+    namespaces.add_argument("names", nargs="*", metavar="NAME",
+                            help="the namespaces to summarise (default: all, or the one given with -n)")
     namespaces.add_argument("--version", dest="policy_version", type=_version, default=PolicyVersion(None),
-                            metavar="VERSION")
-    namespaces.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
-    _add_cluster_flags(namespaces)
+                            metavar="VERSION", help="policy version for the HIGHEST column: latest (default, "
+                                                    "the server's own version) or v1.N")
+    namespaces.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text",
+                            help="text (default), json or yaml")
+    _add_colour_flag(namespaces)
+    _add_cluster_flags(namespaces, title="cluster (passed to kubectl)")
 
     fix = commands.add_parser("fix", help="rewrite manifests so they pass a level",
                               description="Rewrite manifests so that they pass a level, changing "
@@ -124,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("-o", "--output", choices=("diff", "json", "yaml", "patch"), default="diff",
                      help="files: diff (with --dry-run) or json; a live object: diff, yaml "
                           "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
+    _add_colour_flag(fix)
     _add_cluster_flags(fix, admission=False)
 
     audit = commands.add_parser("audit", help="Pod Security findings in API server audit logs, by workload",
@@ -142,27 +173,59 @@ def build_parser() -> argparse.ArgumentParser:
         resolve.add_argument(flag)
     resolve.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl")
 
-    explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it")
-    explain.add_argument("check", nargs="?", metavar="CHECK")
+    explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it",
+                                  description="Without CHECK: a table of every check. With CHECK: what the "
+                                              "standard says, the fields it reads, the values it allows at "
+                                              "each version, and how fix treats it.")
+    explain.add_argument("check", nargs="?", metavar="CHECK",
+                         help="a check id as the findings name it (runAsNonRoot, hostPathVolumes, ...)")
+
+    lsp = commands.add_parser("lsp", help="a language server for editors, over stdio (the lsp extra)",
+                              description="Speak the Language Server Protocol on stdin/stdout: findings as "
+                                          "you type, quick fixes, hover. Needs pip install 'kubectl-podsec[lsp]'.")
+    lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it; stdio is the default")
+    lsp.add_argument("--level", type=_level, default=None, help="default level (restricted); settings override it")
+    lsp.add_argument("--version", dest="policy_version", type=_version, default=None, metavar="VERSION",
+                     help="default policy version (latest); settings override it")
     return parser
 
 
+def _looks_like_file(argument: str) -> bool:
+    """A manifest's name, not kubectl's TYPE[/NAME]: a manifest suffix, or a path that a
+    resource cannot be (./x, /x, ~/x, a/b/c)."""
+    return argument.lower().endswith((".yaml", ".yml", ".json")) or argument.startswith((".", "/", "~")) \
+        or argument.count("/") > 1 or os.sep != "/" and os.sep in argument
+
+
 def _split_inputs(args) -> tuple:
-    """(manifest specs, cluster resources). Without -f, a positional argument that names no
-    file is a resource, as kubectl takes them (deploy/web, pods, deployments,statefulsets)."""
+    """(manifest specs, cluster resources). Without -f, positional arguments are files when
+    one of them is a file or looks like one (a missing one is then an error among the
+    results, as with -f), and otherwise resources, as kubectl takes them (deploy/web, pods)."""
     specs = [part for value in args.filename for part in value.split(",") if part]
     if specs:
         return specs + list(args.paths), []
-    paths = [p for p in args.paths if p == "-" or os.path.exists(p)]
-    resources = [p for p in args.paths if p not in paths]
-    if paths and resources:
-        raise UsageError(f"{resources[0]!r} is neither a file nor usable with files; "
-                         "give manifests or cluster resources, not both")
-    return paths, resources
+    if any(p == "-" or os.path.exists(p) or _looks_like_file(p) for p in args.paths):
+        return list(args.paths), []
+    return [], list(args.paths)
 
 
-def _painter(stream):
-    if os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
+def _wants_colour(stream, mode: str = "auto") -> bool:
+    """--color always|never wins; then NO_COLOR (off), FORCE_COLOR (on, unless 0), TERM=dumb
+    (off), and last whether the stream is a terminal."""
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None and force != "":
+        return force not in ("0", "false")
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return getattr(stream, "isatty", lambda: False)()
+
+
+def _painter(stream, mode: str = "auto"):
+    if not _wants_colour(stream, mode):
         return lambda text, colour: text
     import colorama
 
@@ -173,10 +236,10 @@ def _painter(stream):
     return lambda text, colour: f"{codes[colour]}{text}{colorama.Style.RESET_ALL}"
 
 
-def _refuse_terminal_stdin(specs: list) -> None:
+def _refuse_terminal_stdin(specs: list, command: str = "check") -> None:
     if "-" in specs and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("refusing to read manifests from a terminal: pipe them in "
-                         "(cat app.yaml | kubectl podsec check -f -) or name a file with -f")
+                         f"(cat app.yaml | kubectl podsec {command} -f -) or name a file with -f")
 
 
 def _config(args):
@@ -205,14 +268,15 @@ def _check_report(args, config):
         from kubectl_podsec.manifests import Problem
 
         if specs or resources:
-            raise UsageError("-k renders one kustomization; do not also give files or resources")
+            raise UsageError("-k renders kustomizations; do not also give files or resources")
         report = Report(args.policy_version)
-        try:
-            text = render_kustomize(args.kubectl, args.kustomize)
-        except ClusterError as error:
-            report.errors.append(Problem(args.kustomize, None, None, str(error)))
-            return report, None
-        scan_source(Source(f"kustomize:{args.kustomize}", None, text), args.policy_version, report)
+        for directory in args.kustomize:
+            try:
+                text = render_kustomize(args.kubectl, directory)
+            except ClusterError as error:
+                report.errors.append(Problem(directory, None, None, str(error)))
+                continue
+            scan_source(Source(f"kustomize:{directory}", None, text), args.policy_version, report)
         return report, None
     if specs:
         _refuse_terminal_stdin(specs)
@@ -235,7 +299,7 @@ def _admission(args):
         raise UsageError(str(error)) from None
 
 
-def _render_check(output: str, data: dict) -> str:
+def _render_check(output: str, data: dict, colour: str = "auto") -> str:
     from kubectl_podsec import report
 
     if output in ("sarif", "junit", "github"):
@@ -252,13 +316,13 @@ def _render_check(output: str, data: dict) -> str:
         return formats.render_junit(data)
     if output == "github":
         return formats.render_github(data)
-    return report.render_text(data, _painter(sys.stdout))
+    return report.render_text(data, _painter(sys.stdout, colour))
 
 
 def cmd_check(args) -> int:
     from kubectl_podsec import report as render
     from kubectl_podsec.suppress import (
-        apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
+        BASELINE_FIELDS, apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
     )
 
     config = _config(args)
@@ -276,19 +340,21 @@ def cmd_check(args) -> int:
         return _compare_versions(args, result)
     stale = apply_baseline(result.objects, baseline) if baseline is not None else None
     if args.write_baseline and not result.errors:
-        write_baseline(args.write_baseline, result.objects)
+        error = write_baseline(args.write_baseline, result.objects)
+        if error:
+            raise UsageError(f"{args.write_baseline}: cannot write the baseline: {error}")
         apply_baseline(result.objects, load_baseline(args.write_baseline))
         print(f"wrote {args.write_baseline}", file=sys.stderr)
     data = render.report_data(result, args.level)
     if stale is not None:
         data["baseline"] = {"file": args.baseline, "stale": [
-            dict(zip(("kind", "namespace", "name", "check"), key)) for key in stale]}
+            dict(zip(BASELINE_FIELDS, key)) for key in stale]}
         if stale:
             print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
                   "rewrite it with --write-baseline to shrink it", file=sys.stderr)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
-    sys.stdout.write(_render_check(args.output, data))
+    sys.stdout.write(_render_check(args.output, data, args.color))
     if result.errors:
         return EXIT_ERROR
     failing = any(effective_highest(obj) < args.level for obj in result.objects)
@@ -328,7 +394,8 @@ def cmd_fix(args) -> int:
 
     if args.kustomize:
         raise UsageError(f"fix cannot change what kustomize renders: fix the resources that the "
-                         f"kustomization in {args.kustomize} and its bases list (kubectl podsec fix -f FILE), "
+                         f"kustomization in {' '.join(args.kustomize)} and its bases list "
+                         "(kubectl podsec fix -f FILE), "
                          "or add the settings with a patch there")
     specs, resources = _split_inputs(args)
     if not specs:
@@ -338,7 +405,7 @@ def cmd_fix(args) -> int:
     if args.output in ("yaml", "patch"):
         raise UsageError(f"-o {args.output} is for a live object (TYPE/NAME); for files use diff or json")
     config = _config(args)
-    _refuse_terminal_stdin(specs)
+    _refuse_terminal_stdin(specs, "fix")
     results, problems = [], []
     for source in find_sources(specs, args.recursive):
         if isinstance(source, Problem):
@@ -356,13 +423,15 @@ def cmd_fix(args) -> int:
     for result in results:
         new_text = result.new_text if result.new_text is not None else result.source.text
         if args.dry_run:
-            bom = "\ufeff" if result.source.bom else ""  # the diff must match the file's bytes
+            # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
+            # printed as UTF-8 text all the same (it is for people to read).
+            bom = "\ufeff" if result.source.bom and result.source.encoding == "utf-8" else ""
             out.append(git_diff(result.source.name, bom + result.source.text, bom + new_text))
         elif result.source.path is None:
             if result.new_text is not None:  # a filter prints nothing for input it could not read
-                out.append(("\ufeff" if result.source.bom else "") + new_text)
+                out.append(result.source.encode(new_text))
         elif result.changed:
-            error = write_atomically(result.source.path, result.new_text, result.source.bom)
+            error = write_atomically(result.source.path, result.source.encode(result.new_text))
             if error:
                 problems.append(Problem(result.source.name, None, None, f"cannot write: {error}"))
             else:
@@ -375,11 +444,10 @@ def cmd_fix(args) -> int:
     if args.output == "json":
         sys.stdout.write(render.render_json(data))
     else:
-        text = "".join(out)
         if args.dry_run:
-            sys.stdout.write(_colour_diff(text, _painter(sys.stdout)))
-        elif text:
-            sys.stdout.buffer.write(text.encode("utf-8"))
+            sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout, args.color)))
+        elif out:
+            sys.stdout.buffer.write(b"".join(out))  # the filter's output: the input's encoding
     if problems or any(r.errors for r in results):
         return EXIT_ERROR
     changed = any(r.changed for r in results)
@@ -422,8 +490,14 @@ def cmd_fix_live(args, resources: list) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if result.errors or result.new_text is None:
         return EXIT_ERROR
+    refusal = _live_fix_refusal(kubectl, items[0], args.output) if result.changed else None
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_ERROR
     data = render.fix_data([result], args.level, version)
     sys.stderr.write(render.fix_summary(data))
+    if result.changed and manifest.get("kind") in IMMUTABLE_TEMPLATES:
+        print(f"note: {_recreate_note(manifest)}", file=sys.stderr)
     if args.output == "yaml":
         sys.stdout.write(result.new_text)
     elif args.output == "patch":
@@ -431,9 +505,38 @@ def cmd_fix_live(args, resources: list) -> int:
     elif args.output == "json":
         sys.stdout.write(render.render_json(data))
     else:
-        sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout)))
+        sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout, args.color)))
     unfixed = any(remaining(fixed, args.level) for fixed in result.objects)
     return EXIT_FINDINGS if result.changed or unfixed else EXIT_CLEAN
+
+
+# The API server rejects changes to a Pod's security settings (pod specs are immutable but for
+# a few fields) and to a Job's pod template: a fix of them can only be applied by recreating.
+IMMUTABLE_TEMPLATES = {"Pod": "a pod's spec cannot be changed once it is created",
+                       "Job": "a Job's pod template cannot be changed once it is created"}
+
+
+def _recreate_note(obj: dict) -> str:
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    return (f"{kind}/{meta.get('name')}: {IMMUTABLE_TEMPLATES[kind]}, so the API server would reject the "
+            f"change; delete it and create it again from the fixed manifest that "
+            f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")
+
+
+def _live_fix_refusal(kubectl, obj: dict, output: str) -> Optional[str]:
+    """Why a fix of this live object must not be printed as a change to apply, or None: its
+    controller would undo the change (fix the controller), or the server rejects it."""
+    from kubectl_podsec.cluster import managing_owner
+
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    owner = managing_owner(kubectl, obj)
+    if owner is not None:
+        target = f"{owner[0].lower()}/{owner[1]}"
+        return (f"{kind}/{meta.get('name')} is managed by {owner[0]}/{owner[1]}, which would undo a change to it; "
+                f"fix that instead: kubectl podsec fix {target} -n {meta.get('namespace')}")
+    if kind in IMMUTABLE_TEMPLATES and output != "yaml":
+        return _recreate_note(obj)
+    return None
 
 
 def cmd_namespaces(args) -> int:
@@ -451,8 +554,8 @@ def cmd_namespaces(args) -> int:
         sys.stdout.write(render.render_json(data))
     elif args.output == "yaml":
         sys.stdout.write(render.render_yaml(data))
-    else:
-        sys.stdout.write(render.render_namespaces(summaries, _painter(sys.stdout)))
+    elif summaries or not problems:  # nothing read: the error alone, no empty table
+        sys.stdout.write(render.render_namespaces(summaries, _painter(sys.stdout, args.color)))
     if problems:
         return EXIT_ERROR
     return EXIT_FINDINGS if any(s["drift"] for s in summaries) else EXIT_CLEAN
@@ -512,6 +615,9 @@ COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "e
 
 def main(argv: Optional[list] = None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()  # bare `kubectl podsec`, as bare `kubectl` does
+        return EXIT_CLEAN
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -538,3 +644,19 @@ def run() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_FINDINGS
     sys.exit(code)
+
+
+def cmd_lsp(args) -> int:
+    try:  # pygls 2 has this module; 1.x would fail later with a less helpful error
+        import lsprotocol.types  # noqa: F401
+        import pygls.lsp.server  # noqa: F401
+    except ImportError:
+        print("error: the language server needs pygls: pip install 'kubectl-podsec[lsp]'", file=sys.stderr)
+        return EXIT_ERROR
+    from kubectl_podsec.lsp import serve
+
+    gc.enable()  # run() turns it off for short runs; a server lives as long as the editor
+    return serve(args.level, args.policy_version)
+
+
+COMMANDS["lsp"] = cmd_lsp

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
@@ -53,11 +53,15 @@ class Kubectl:
         flags.append(f"--request-timeout={self.request_timeout or DEFAULT_REQUEST_TIMEOUT}")
         return flags
 
-    def run(self, args: list) -> subprocess.CompletedProcess:
+    def run(self, args: list, paged: bool = False) -> subprocess.CompletedProcess:
+        """Run kubectl. --request-timeout bounds each request it makes; a paged listing makes
+        as many requests as it has pages (kubectl also rate-limits them), so it gets no bound
+        of its own: one would kill a large listing that is making steady progress."""
         env = dict(os.environ, KUBERC="off")
+        timeout = None if paged else _timeout(self)
         try:
             return subprocess.run([self.binary] + args + self.connection_flags(), env=env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=_timeout(self))
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         except FileNotFoundError:
             raise ClusterError(f"kubectl not found ({self.binary}); install it or point --kubectl or "
                                "KUBECTL at it") from None
@@ -81,7 +85,7 @@ class Kubectl:
         if self.chunk_size is not None:
             args.append(f"--chunk-size={self.chunk_size}")
         args += extra or []
-        completed = self.run(args)
+        completed = self.run(args, paged=True)
         errors = self._errors(completed)
         items = []
         if completed.stdout.strip():
@@ -128,7 +132,8 @@ class Kubectl:
 
 
 def _timeout(kubectl: Kubectl) -> float:
-    """A whole kubectl run may make many requests (pages); bound it generously but surely."""
+    """A kubectl run of a few requests (version: discovery and one GET): bounded generously but
+    surely, in case kubectl itself hangs."""
     per_request = _seconds(kubectl.request_timeout or DEFAULT_REQUEST_TIMEOUT) or 30.0
     return max(30.0, per_request * 10)
 
@@ -171,6 +176,30 @@ def controller_of(obj: dict) -> Optional[dict]:
     return None
 
 
+def managing_owner(kubectl: Kubectl, obj: dict) -> Optional[tuple]:
+    """(kind, name) of the top controller of a live object (a Pod's ReplicaSet's Deployment, a
+    Job's CronJob), or None for an object that nobody controls. An owner we may not read is
+    as far as the walk goes."""
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    found = None
+    for _ in range(5):  # ownership chains are short; never loop on a cycle
+        owner = controller_of(obj)
+        if owner is None:
+            break
+        found = (owner.get("kind"), owner.get("name"))
+        group = (owner.get("apiVersion") or "").rpartition("/")[0]
+        resource = f"{found[0].lower()}{'.' + group if group else ''}/{found[1]}"
+        scoped = replace(kubectl, namespace=namespace, all_namespaces=False, selector=None, field_selector=None)
+        try:
+            items, errors = scoped.get([resource])
+        except ClusterError:
+            break
+        if errors or len(items) != 1:
+            break
+        obj = items[0]
+    return found
+
+
 def render_kustomize(binary: str, directory: str) -> str:
     """`kubectl kustomize DIR`, as text; ClusterError with kubectl's own message otherwise."""
     try:
@@ -181,6 +210,24 @@ def render_kustomize(binary: str, directory: str) -> str:
     except subprocess.TimeoutExpired:
         raise ClusterError(f"kubectl kustomize {directory} did not finish within 300s") from None
     if completed.returncode != 0:
-        message = " ".join(completed.stderr.decode("utf-8", "replace").split()) or f"exit {completed.returncode}"
+        text = "\n".join(_klog_message(line) for line in completed.stderr.decode("utf-8", "replace").splitlines())
+        message = " ".join(text.split()) or f"exit {completed.returncode}"
         raise ClusterError(f"kubectl kustomize {directory}: {message}")
     return completed.stdout.decode("utf-8", "replace")
+
+
+_KLOG_HEADER = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] ")
+_KLOG_FAILED = re.compile(r'"command failed" err="(.*)"')
+
+
+def _klog_message(line: str) -> str:
+    """The message of a klog line (`E1203 20:33:20.143018  17978 run.go:72] "command failed"
+    err="..."`), without the header and the Go quoting; other lines as they are."""
+    header = _KLOG_HEADER.match(line)
+    if not header:
+        return line
+    message = line[header.end():]
+    failed = _KLOG_FAILED.fullmatch(message.strip())
+    if failed:
+        message = failed.group(1).replace('\\"', '"').replace("\\\\", "\\")
+    return message

@@ -58,6 +58,9 @@ class SourceFix:
     errors: list = field(default_factory=list)
     written: bool = False
     documents: int = 0  # how many documents the source has
+    # The splices of each phase, each on the text the phase before left: for editors that
+    # apply edits rather than replace the whole text (kubectl_podsec/editor.py).
+    phases: list = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -70,8 +73,9 @@ class _Errors:
         self.documents = 0
 
 
-def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = ()) -> Plan:
-    """Ask every failing check's fix for edits until nothing more can be done."""
+def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None) -> Plan:
+    """Ask every failing check's fix for edits until nothing more can be done; with `only`
+    (check id -> bool), only the fixes of the checks it accepts."""
     plan = Plan(_copy(workload.pod_meta), _copy(workload.pod_spec), unsafe, version,
                 prefix=workload.prefix)
     if exemptions:
@@ -81,7 +85,7 @@ def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
         for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
-            if check.fix is not None:
+            if check.fix is not None and (only is None or only(check.id)):
                 check.fix(plan)
         if len(plan.edits) == done:
             break
@@ -100,7 +104,10 @@ def _defaulted(kind: str, spec: dict) -> dict:
     return spec
 
 
-def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None) -> SourceFix:
+def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
+               only=None) -> SourceFix:
+    """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
+    an editor's quick fix for one finding."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     found = _Errors()
@@ -133,7 +140,8 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         fixed.workload = workload
         result.objects.append(fixed)
         exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
-        plan = plan_object(workload, level, effective, unsafe, exemptions)
+        plan = plan_object(workload, level, effective, unsafe, exemptions,
+                           None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)))
         fixed.notes = list(plan.notes)
         fixed.exemptions = exemptions
         rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
@@ -165,7 +173,8 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
             continue
         try:
             # The first parse serves as long as no earlier phase has changed the text.
-            text, parsed = _apply_phase(source, text, planned, phase, parsed if text is source.text else None), None
+            text, parsed = _apply_phase(source, text, planned, phase, parsed if text is source.text else None,
+                                        result.phases), None
         except Refused as refusal:
             result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
             return result
@@ -189,7 +198,7 @@ def _objects(source: Source, found: _Errors):
             yield document, item, node
 
 
-def _apply_phase(source: Source, text: str, planned: list, ops: tuple, nodes=None) -> str:
+def _apply_phase(source: Source, text: str, planned: list, ops: tuple, nodes=None, record=None) -> str:
     if nodes is None:
         current = Source(source.name, source.path, text, source.bom)
         found = _Errors()
@@ -215,6 +224,8 @@ def _apply_phase(source: Source, text: str, planned: list, ops: tuple, nodes=Non
             else:
                 patcher.remove_items(path, edit.value)
         splices.extend(patcher.finish())
+    if record is not None:
+        record.append(splices)
     return apply_splices(text, splices)
 
 

@@ -164,7 +164,16 @@ def _artifact_location(source: str, root: str) -> dict:
     return {"uri": Path(os.path.abspath(source)).as_uri()}
 
 
+KUSTOMIZE_PREFIX = "kustomize:"
+
+
 def _physical_location(source: str, root: str, line, column) -> dict:
+    if source.startswith(KUSTOMIZE_PREFIX):
+        # The rendered text is no file: name the kustomization's directory (a relative URI
+        # ending in /), without a region, since its lines are those of the rendered output.
+        location = _artifact_location(source[len(KUSTOMIZE_PREFIX):], root)
+        location["uri"] = location["uri"].rstrip("/") + "/"
+        return {"artifactLocation": location}
     location = {"artifactLocation": _artifact_location(source, root)}
     if line is not None:
         region = {"startLine": line}

@@ -15,7 +15,7 @@ from kubectl_podsec.evaluate import evaluate
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.manifests import Problem
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject
-from kubectl_podsec.suppress import Suppression
+from kubectl_podsec.suppress import Suppression, effective_highest
 from kubectl_podsec.workloads import PruneError, Skipped, workload_from_value
 
 SOURCE = "cluster"
@@ -62,13 +62,18 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         namespace_labels = labels.get(workload.namespace)
         if admission is not None:
             namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
-            exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"))
+            exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"),
+                                         pod_creators(workload.kind, owner))
             if exempt:
                 result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
         if namespace_labels is not None:
-            result.extra["enforce"] = enforce_verdict(workload, namespace_labels, version, evaluate)
-            if result.extra["enforce"] and result.suppressed and len(result.suppressed) == len(verdict.violations):
-                result.extra["enforce"]["passes"] = True  # exempt: the API server admits it unchecked
+            exempt_all = bool(result.suppressed) and len(result.suppressed) == len(verdict.violations)
+            for mode in MODES:
+                mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
+                if mode_verdict and exempt_all:
+                    mode_verdict["passes"] = True  # exempt: the API server admits it unchecked
+                if mode == "enforce" or mode_verdict:
+                    result.extra[mode] = mode_verdict
         results.append(result)
     report.objects = group_pods(results)
     return report
@@ -113,23 +118,74 @@ def _namespace_labels(kubectl: Kubectl, items: list) -> dict:
     return labels
 
 
-def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=evaluate) -> Optional[dict]:
-    """Does the object pass its namespace's enforce label, at the label's own version?"""
-    value = enforce_labels(labels)["enforce"]
-    if value is None:
+MODES = ("enforce", "audit", "warn")
+# Who creates the pods of each kind: the controllers' service accounts (kube-controller-manager
+# with --use-service-account-credentials), or the controller manager's own user without it.
+# A username exemption for them exempts those pods, as the API server would.
+CONTROLLER_USERS = {
+    "Deployment": "replicaset-controller", "ReplicaSet": "replicaset-controller",
+    "StatefulSet": "statefulset-controller", "DaemonSet": "daemon-set-controller",
+    "ReplicationController": "replication-controller", "Job": "job-controller", "CronJob": "job-controller",
+}
+
+
+def pod_creators(kind: str, owner: Optional[dict]) -> tuple:
+    """The usernames that create the pods of this object: for a workload, its controller; for a
+    Pod, its owner's controller. A bare Pod's creator is not recorded anywhere, so none."""
+    if kind == "Pod":
+        kind = (owner or {}).get("kind")
+    controller = CONTROLLER_USERS.get(kind)
+    if controller is None:
+        return ()
+    return (f"system:serviceaccount:kube-system:{controller}", "system:kube-controller-manager")
+
+
+def mode_policy(labels: dict, mode: str, cap) -> Optional[tuple]:
+    """(Level, PolicyVersion as labelled, Version whose rules apply) for one mode, or None when
+    the mode is not set. As the API server: an invalid enforce level fails closed (restricted),
+    an invalid audit or warn level fails open; an invalid version means latest; an absent warn
+    takes a stricter enforce (and its version unless warn-version is set); every version,
+    `latest` or pinned, is at most the server's own (PSA-SEMANTICS.md 1 and 9)."""
+    def parse(name: str):
+        level_text = labels.get(LABEL_PREFIX + name)
+        if level_text is None:
+            return None
+        try:
+            level = Level.parse(level_text)
+        except ValueError:
+            level = Level.RESTRICTED if name == "enforce" else Level.PRIVILEGED
+        return level, _version_label(labels, name)
+
+    policy = parse(mode)
+    if mode == "warn":
+        enforce = parse("enforce")
+        if policy is None and enforce is not None and enforce[0] > Level.PRIVILEGED:
+            pinned = LABEL_PREFIX + "warn-version" in labels
+            policy = (enforce[0], _version_label(labels, "warn") if pinned else enforce[1])
+    if policy is None:
         return None
-    level_text, _, version_text = value.partition(":")
+    level, version = policy
+    effective = version.resolve(NEWEST_VERSION)
+    if cap is not None:
+        effective = min(effective, cap)
+    return level, version, effective
+
+
+def _version_label(labels: dict, mode: str) -> PolicyVersion:
     try:
-        level = Level.parse(level_text)
+        return PolicyVersion.parse(labels.get(LABEL_PREFIX + mode + "-version", "latest"))
     except ValueError:
-        level = Level.RESTRICTED  # an invalid enforce level fails closed, as the API server does
-    try:
-        pinned = PolicyVersion.parse(version_text)
-    except ValueError:
-        pinned = PolicyVersion(None)  # an invalid version means latest
-    if pinned.requested is None:
-        pinned = PolicyVersion(None, version.cap)
-    verdict = evaluate(workload.pod_meta, workload.pod_spec, pinned.resolve(NEWEST_VERSION), workload.prefix)
+        return PolicyVersion(None)
+
+
+def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=evaluate,
+                    mode: str = "enforce") -> Optional[dict]:
+    """Does the object pass its namespace's label for `mode`, at the version the server applies?"""
+    policy = mode_policy(labels, mode, version.cap)
+    if policy is None or (mode != "enforce" and policy[0] == Level.PRIVILEGED):
+        return None
+    level, pinned, effective = policy
+    verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
     failed = [v.check for v in verdict.violations if v.level <= level]
     return {"level": str(level), "version": str(pinned), "passes": not failed, "violations": failed}
 
@@ -167,8 +223,15 @@ def _name(item: dict) -> str:
 
 
 def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
-    """(summaries, problems) for `kubectl podsec namespaces`."""
+    """(summaries, problems) for `kubectl podsec namespaces`.
+
+    `suggest` is the enforce label that every workload passes today and that raises the
+    current level; a label that would lower it is a `downgrade`, with the workloads that keep
+    the namespace from its current level, and never a suggestion. A namespace whose workloads
+    could not all be read gets no suggestion."""
     problems = []
+    if not names and kubectl.namespace and not kubectl.all_namespaces:
+        names = [kubectl.namespace]  # -n NS: that namespace only
     try:
         if version.cap is None:
             version = version.clamp(kubectl.server_minor())
@@ -182,6 +245,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
         kubectl.all_namespaces, kubectl.namespace = True, None
     report = scan_cluster(kubectl, [], version, labels, admission) if labels else Report(version)
     problems.extend(report.errors)
+    unread = "; ".join(p.message for p in report.errors) or None  # a listing error: no namespace is complete
     per_namespace = defaultdict(list)
     for result in report.objects:
         if result.workload.namespace in labels:
@@ -190,23 +254,40 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
     evaluate = _cached_evaluate()
     for name in sorted(labels):
         results = per_namespace.get(name, [])
-        highest = min((r.verdict.highest for r in results), default=Level.RESTRICTED)
-        failing = {str(level): sum(1 for r in results if r.verdict.highest < level)
+        highest = min((effective_highest(r) for r in results), default=Level.RESTRICTED)
+        failing = {str(level): sum(1 for r in results if effective_highest(r) < level)
                    for level in (Level.BASELINE, Level.RESTRICTED)}
         drift = any(r.extra.get("enforce") and not r.extra["enforce"]["passes"] for r in results)
-        # Relabelling keeps a pinned enforce-version, so the safe level is judged at that version.
-        pinned = labels[name].get(LABEL_PREFIX + "enforce-version")
-        safe = highest
-        try:
-            pinned_version = PolicyVersion.parse(pinned).resolve(NEWEST_VERSION) if pinned else None
-        except ValueError:
-            pinned_version = None  # an invalid version label means latest
-        if pinned_version is not None:
-            safe = min((evaluate(r.workload.pod_meta, r.workload.pod_spec, pinned_version, r.workload.prefix).highest
-                        for r in results), default=Level.RESTRICTED)
-        summaries.append({
-            "name": name, "labels": enforce_labels(labels[name]), "highest": str(highest),
-            "failing": failing, "workloads": len(results), "drift": drift,
-            "suggest": f"kubectl label --overwrite ns {name} pod-security.kubernetes.io/enforce={safe}",
-        })
+        namespace_labels = labels[name]
+        if admission is not None:
+            namespace_labels = {**admission.default_labels(), **namespace_labels}
+        current = mode_policy(namespace_labels, "enforce", version.cap)
+        # Relabelling keeps a pinned enforce-version, so the safe level is judged at the
+        # version the server will then apply (the pin, at most the server's own).
+        at = current[2] if current else version.resolve(NEWEST_VERSION)
+        safe = min((_highest_at(r, at, evaluate) for r in results), default=Level.RESTRICTED)
+        command = f"kubectl label --overwrite ns {name} pod-security.kubernetes.io/enforce={safe}"
+        summary = {"name": name, "labels": enforce_labels(labels[name]), "highest": str(highest),
+                   "failing": failing, "workloads": len(results), "drift": drift,
+                   "suggest": None, "downgrade": None}
+        level_now = current[0] if current else Level.PRIVILEGED
+        if unread:
+            summary["unread"] = unread
+        elif safe > level_now:
+            summary["suggest"] = command
+        elif safe < level_now:
+            blocking = [f"{r.workload.kind}/{r.workload.name}" for r in results
+                        if r.extra.get("enforce") and not r.extra["enforce"]["passes"]]
+            summary["downgrade"] = {"from": f"{level_now}:{current[1]}", "to": str(safe),
+                                    "blocking": blocking, "command": command}
+        if kubectl.selector:
+            summary["selector"] = kubectl.selector  # judged on the selected workloads only
+        summaries.append(summary)
     return summaries, problems
+
+
+def _highest_at(result, version, evaluate) -> Level:
+    if result.suppressed and len(result.suppressed) == len(result.verdict.violations) \
+            and all(s.by == "admission" for s in result.suppressed.values()):
+        return Level.RESTRICTED  # exempt: the API server does not judge its pods at all
+    return evaluate(result.workload.pod_meta, result.workload.pod_spec, version, result.workload.prefix).highest

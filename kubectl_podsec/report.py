@@ -93,12 +93,19 @@ def render_text(data: dict, paint) -> str:
         enforce = obj.get("enforce")
         verdict = ""
         if enforce:
-            verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: " + \
+            # Enforce applies to Pods only: the server admits a workload object itself, and
+            # denies the pods its controller creates.
+            subject = "" if obj["kind"] == "Pod" else "its pods would be "
+            verdict = f"; namespace enforces {enforce['level']}:{enforce['version']}: {subject}" + \
                 ("allowed" if enforce["passes"] else paint("denied", "red"))
         template = f" [from {obj['template']}]" if obj.get("template") else ""
         effective = obj.get("effectiveHighest", highest)
         if effective != highest:
-            verdict += f" ({effective} with exemptions or baseline)"
+            # "baseline" alone would read as the level: name the baseline file.
+            by = {v["suppressed"]["by"] for v in obj["violations"] if v.get("suppressed")}
+            why = " and ".join(part for part, kinds in (("exemptions", {"exemption", "admission"}),
+                                                        ("the baseline file", {"baseline"})) if by & kinds)
+            verdict += f" ({effective} with {why})"
         lines.append(f"{where}: {obj['kind']}/{obj['name']}{namespace}{pods}{template}: "
                      f"highest={paint(highest, LEVEL_COLOURS[highest])}{verdict}")
         next_level = _next_level(highest)
@@ -115,7 +122,39 @@ def render_text(data: dict, paint) -> str:
         if hidden and shown:
             lines.append(f"  (+{hidden} more at stricter levels; -o json lists them)")
     lines.append(summary_line(data))
+    lines += next_steps(data)
     return "\n".join(lines) + "\n"
+
+
+def next_steps(data: dict) -> list:
+    """What to run next for the findings shown: fix them (a dry run first), explain a check."""
+    gate = Level.parse(data["level"])
+    failing = [obj for obj in data["objects"]
+               if Level.parse(obj.get("effectiveHighest", obj["highest"])) < gate]
+    if not failing:
+        return []
+    import shlex
+
+    level = "" if gate == Level.RESTRICTED else f" --level {gate}"
+    first = failing[0]
+    if first["source"] == "cluster":
+        namespace = f" -n {shlex.quote(first['namespace'])}" if first.get("namespace") else ""
+        fix = f"kubectl podsec fix {first['kind'].lower()}/{shlex.quote(first['name'])}{namespace}{level}"
+    else:
+        files = list(dict.fromkeys(obj["source"] for obj in failing if not obj["source"].startswith("kustomize:")))
+        if not files:
+            fix = None  # what kustomize renders is fixed in its resources, not here
+        else:
+            shown = " ".join("-f " + shlex.quote(f) for f in files[:3]) + (" ..." if len(files) > 3 else "")
+            fix = f"kubectl podsec fix --dry-run{level} {shown}"
+    check = next((v["check"] for obj in failing for v in obj["violations"]
+                  if not v.get("suppressed") and Level.parse(v["level"]) <= gate), None)
+    steps = []
+    if fix:
+        steps.append(f"Next: `{fix}` shows the fixes")
+    if check:
+        steps.append(f"{'Then' if fix else 'Next'}: `kubectl podsec explain {check}` explains a check")
+    return steps
 
 
 def summary_line(data: dict) -> str:
@@ -123,13 +162,13 @@ def summary_line(data: dict) -> str:
     gate = data["level"]
     failing = sum(1 for obj in data["objects"]
                   if Level.parse(obj.get("effectiveHighest", obj["highest"])) < Level.parse(gate))
-    parts = [f"{len(data['objects'])} workloads: {counts['restricted']} restricted, "
+    parts = [f"{_count(len(data['objects']), 'workload')}: {counts['restricted']} restricted, "
              f"{counts['baseline']} baseline, {counts['privileged']} privileged"]
     parts.append(f"{failing} below {gate}")
     if data["skipped"]:
-        parts.append(f"{len(data['skipped'])} other objects skipped")
+        parts.append(f"{_count(len(data['skipped']), 'other object')} skipped")
     if data["errors"]:
-        parts.append(f"{len(data['errors'])} errors")
+        parts.append(_count(len(data["errors"]), "error"))
     return "; ".join(parts) + f" (policy {data['policyVersion']})"
 
 
@@ -207,5 +246,30 @@ def render_namespaces(summaries: list, paint) -> str:
                      "yes" if s["drift"] else "no"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines += ["", "Safe to apply today:"] + [f"  {s['suggest']}" for s in summaries]
+    scope = ""
+    selector = next((s["selector"] for s in summaries if s.get("selector")), None)
+    if selector:
+        scope = f" (judged only on the workloads that match -l {selector}; others were not read)"
+    suggestions = [f"  {s['suggest']}" for s in summaries if s.get("suggest")]
+    lines += ["", f"Safe to apply today{scope}:"] + (suggestions or ["  nothing: no namespace can take a "
+                                                                    "stricter enforce level yet"])
+    downgrades = [s for s in summaries if s.get("downgrade")]
+    if downgrades:
+        lines += ["", "Not suggested: these would LOWER the enforce level (a downgrade); fix the workloads "
+                      "named instead:"]
+        for s in downgrades:
+            down = s["downgrade"]
+            count = len(down["blocking"])
+            lines.append(f"  {s['name']}: enforces {down['from']}, and {_count(count, 'workload')} "
+                         f"{'fails' if count == 1 else 'fail'} it: {', '.join(down['blocking'])}; "
+                         f"all pass {down['to']}. To lower it anyway: {down['command']}")
+    unread = [s for s in summaries if s.get("unread")]
+    if unread:
+        lines += ["", "No suggestion (the workloads could not be read):"]
+        lines += [f"  {s['name']}: {s['unread']}" for s in unread]
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 workload`, `2 workloads`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

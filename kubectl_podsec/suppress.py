@@ -14,6 +14,8 @@ from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
 
 BASELINE_KIND = "PodsecBaseline"
+BASELINE_API = "kubectl-podsec/v2"  # v1 keyed findings without where they are
+BASELINE_FIELDS = ("kind", "namespace", "name", "check", "where")
 
 
 @dataclass(frozen=True)
@@ -85,20 +87,50 @@ def effective_highest(result) -> Level:
     return highest
 
 
-def finding_key(result, check_id: str) -> tuple:
+def finding_where(workload, path: tuple) -> str:
+    """Where a finding is, stable under edits that move lines: the field within the pod, with
+    containers and volumes named rather than numbered (containers[app].securityContext.privileged,
+    volumes[host].hostPath, spec.hostNetwork). Never a line number."""
+    from kubectl_podsec.workloads import format_path
+
+    rest = tuple(path[len(workload.prefix):])
+    if len(rest) >= 3 and rest[0] == "spec" and isinstance(rest[2], int) \
+            and (rest[1] in CONTAINER_FIELDS or rest[1] == "volumes"):
+        items = workload.pod_spec.get(rest[1]) or []
+        name = items[rest[2]].get("name", "") if rest[2] < len(items) and isinstance(items[rest[2]], dict) else ""
+        tail = format_path(rest[3:])
+        return f"{rest[1]}[{name}]" + (("" if tail.startswith("[") else ".") + tail if tail else "")
+    return format_path(rest)
+
+
+def finding_keys(result, violation) -> list:
+    """One key per place the violation is found: a new place is a new finding."""
     w = result.workload
-    return (w.kind, w.namespace or "", w.name, check_id)
+    places = [finding_where(w, path) for path in violation.paths] or [""]
+    return [(w.kind, w.namespace or "", w.name, violation.check, where) for where in dict.fromkeys(places)]
 
 
-def write_baseline(path: str, results: list) -> None:
-    findings = sorted({finding_key(r, v.check) for r in results for v in r.verdict.violations})
-    body = {"apiVersion": "kubectl-podsec/v1", "kind": BASELINE_KIND,
-            "findings": [dict(zip(("kind", "namespace", "name", "check"), key)) for key in findings]}
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(body, handle, indent=1)
-        handle.write("\n")
-    os.replace(temporary, path)
+def write_baseline(path: str, results: list) -> Optional[str]:
+    """Write the baseline of today's findings, atomically; the error text on failure."""
+    from kubectl_podsec.writes import write_atomically
+
+    findings = sorted({key for r in results for v in r.verdict.violations for key in finding_keys(r, v)})
+    body = {"apiVersion": BASELINE_API, "kind": BASELINE_KIND,
+            "findings": [dict(zip(BASELINE_FIELDS, key)) for key in findings]}
+    created = False
+    if not os.path.lexists(path):
+        try:  # write_atomically replaces a file: give it one, with the mode a new file gets
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            created = True
+        except OSError as error:
+            return error.strerror or str(error)
+    error = write_atomically(path, json.dumps(body, indent=1) + "\n")
+    if error and created:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return error
 
 
 def load_baseline(path: str) -> set:
@@ -112,11 +144,16 @@ def load_baseline(path: str) -> set:
         raise ValueError(f"{path}: not a baseline file: {error}") from None
     if not isinstance(body, dict) or body.get("kind") != BASELINE_KIND or not isinstance(body.get("findings"), list):
         raise ValueError(f"{path}: not a baseline file (kind {BASELINE_KIND} with a findings list)")
+    if body.get("apiVersion") == "kubectl-podsec/v1":
+        raise ValueError(f"{path}: an older baseline (kubectl-podsec/v1), whose entries do not say where each "
+                         "finding is, so new violations of a known check would pass; rewrite it with "
+                         f"kubectl podsec check ... --write-baseline {path} and review what it accepts")
     keys = set()
     for index, entry in enumerate(body["findings"]):
-        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("kind", "name", "check")):
-            raise ValueError(f"{path}: findings[{index}] needs kind, name and check")
-        keys.add((entry["kind"], entry.get("namespace") or "", entry["name"], entry["check"]))
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str)
+                                                  for k in ("kind", "name", "check", "where")):
+            raise ValueError(f"{path}: findings[{index}] needs kind, name, check and where")
+        keys.add((entry["kind"], entry.get("namespace") or "", entry["name"], entry["check"], entry["where"]))
     return keys
 
 
@@ -125,8 +162,8 @@ def apply_baseline(results: list, keys: set) -> list:
     seen = set()
     for result in results:
         for violation in result.verdict.violations:
-            key = finding_key(result, violation.check)
-            if key in keys:
-                seen.add(key)
+            found = finding_keys(result, violation)
+            seen.update(key for key in found if key in keys)
+            if all(key in keys for key in found):  # a place not in the baseline is new
                 result.suppressed.setdefault(violation.check, Suppression("baseline", "in the baseline"))
     return sorted(keys - seen)

@@ -61,20 +61,22 @@ VOLUME_SOURCES = (
     "image",
 )
 
-# Leaf types: "bool", "int", "str", "present" (any mapping: only whether it is set matters),
+# Leaf types: "bool", "int64", "int32" (the Go type of the field in k8s.io/api core/v1:
+# RunAsUser *int64, HostPort and ContainerPort int32; the API server's decoder refuses a
+# number beyond it), "str", "present" (any mapping: only whether it is set matters),
 # "strmap" (map of strings). A dict is a mapping schema, a one-item list a list of that.
 _SELINUX = {"type": "str", "user": "str", "role": "str", "level": "str"}
 _PROFILE = {"type": "str", "localhostProfile": "str"}
 _CONTAINER_SC = {
     "privileged": "bool", "allowPrivilegeEscalation": "bool", "procMount": "str",
-    "runAsNonRoot": "bool", "runAsUser": "int", "seccompProfile": _PROFILE,
+    "runAsNonRoot": "bool", "runAsUser": "int64", "seccompProfile": _PROFILE,
     "appArmorProfile": _PROFILE, "seLinuxOptions": _SELINUX,
     "windowsOptions": {"hostProcess": "bool"}, "capabilities": {"add": ["str"], "drop": ["str"]},
 }
 _HANDLER = {"httpGet": {"host": "str"}, "tcpSocket": {"host": "str"}}
 _CONTAINER = {
     "name": "str", "securityContext": _CONTAINER_SC,
-    "ports": [{"hostPort": "int", "containerPort": "int"}],
+    "ports": [{"hostPort": "int32", "containerPort": "int32"}],
     # Only for fix: the API server allows Bidirectional propagation to privileged containers only.
     "volumeMounts": [{"name": "str", "mountPropagation": "str"}],
     "livenessProbe": _HANDLER, "readinessProbe": _HANDLER, "startupProbe": _HANDLER,
@@ -84,7 +86,7 @@ POD_SPEC_SCHEMA = {
     "hostNetwork": "bool", "hostPID": "bool", "hostIPC": "bool", "hostUsers": "bool",
     "os": {"name": "str"}, "runtimeClassName": "str",
     "securityContext": {
-        "runAsNonRoot": "bool", "runAsUser": "int", "seccompProfile": _PROFILE,
+        "runAsNonRoot": "bool", "runAsUser": "int64", "seccompProfile": _PROFILE,
         "appArmorProfile": _PROFILE, "seLinuxOptions": _SELINUX,
         "windowsOptions": {"hostProcess": "bool"}, "sysctls": [{"name": "str"}],
     },
@@ -94,7 +96,8 @@ POD_SPEC_SCHEMA = {
 META_SCHEMA = {"name": "str", "generateName": "str", "namespace": "str", "labels": "strmap",
                "annotations": "strmap"}
 
-_LEAF_NAMES = {"bool": "a boolean", "int": "an integer", "str": "a string"}
+_LEAF_NAMES = {"bool": "a boolean", "int64": "an integer", "int32": "an integer", "str": "a string"}
+_INT_BITS = {"int64": 64, "int32": 32}
 
 
 @dataclass
@@ -134,14 +137,21 @@ def _leaf(node: Node, kind: str, path: tuple):
     value = scalar(node) if isinstance(node, ScalarNode) else node
     if kind == "bool" and isinstance(value, bool):
         return value
-    if kind == "int" and not isinstance(value, bool):
-        if isinstance(value, int):
-            return value
+    if kind in _INT_BITS and not isinstance(value, bool):
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int):
+            _check_bits(value, kind, path, node, node.value if isinstance(node, ScalarNode) else value)
+            return value
     if kind == "str" and isinstance(value, str):
         return value
     raise PruneError(path, node, f"{format_path(path)} must be {_LEAF_NAMES[kind]}, not {describe(node)}")
+
+
+def _check_bits(value: int, kind: str, path: tuple, node: Optional[Node], written) -> None:
+    bits = _INT_BITS[kind]
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise PruneError(path, node, f"{format_path(path)} must be a {bits}-bit integer, not the number {written}")
 
 
 def prune_node(node: Node, schema, path: tuple, located: Located):
@@ -232,10 +242,13 @@ def prune_value(value, schema, path: tuple = ()):
 
 def _json_leaf(value, kind: str, path: tuple):
     ok = {"bool": lambda v: isinstance(v, bool),
-          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "int64": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "int32": lambda v: isinstance(v, int) and not isinstance(v, bool),
           "str": lambda v: isinstance(v, str)}[kind](value)
     if not ok:
         raise PruneError(path, None, f"{format_path(path)} must be {_LEAF_NAMES[kind]}, not {value!r}")
+    if kind in _INT_BITS:
+        _check_bits(value, kind, path, None, value)
     return value
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from typing import Optional
+from typing import Optional, Union
 
 
-def write_atomically(path: str, text: str, bom: bool = False) -> Optional[str]:
-    """Write `text` (UTF-8, with a BOM if the original had one); the error text on failure.
+def write_atomically(path: str, text: Union[str, bytes], bom: bool = False) -> Optional[str]:
+    """Write `text` (bytes as they are, as Source.encode gives them; a str as UTF-8, with a
+    BOM if asked); the error text on failure.
     Either the whole new content is in place or the old file is untouched."""
     path = os.path.realpath(path)  # through a symlink: fix the file it points to, keep the link
     directory = os.path.dirname(path)
@@ -20,7 +21,7 @@ def write_atomically(path: str, text: str, bom: bool = False) -> Optional[str]:
         return error.strerror or str(error)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8"))
+            handle.write(text if isinstance(text, bytes) else (("\ufeff" if bom else "") + text).encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)

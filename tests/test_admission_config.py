@@ -194,9 +194,9 @@ def test_the_text_output_shows_the_admission_exemption_and_the_default(podsec, t
     lines = run.out.splitlines()
     agent = next(line for line in lines if "DaemonSet/node-agent" in line)
     assert agent == ("cluster: DaemonSet/node-agent (kube-system): highest=privileged; namespace enforces "
-                     "baseline:latest: allowed (restricted with exemptions or baseline)")
+                     "baseline:latest: its pods would be allowed (restricted with exemptions)")
     web = next(line for line in lines if "Deployment/web" in line)
-    assert web == "cluster: Deployment/web (apps): highest=privileged; namespace enforces baseline:latest: denied"
+    assert web == "cluster: Deployment/web (apps): highest=privileged; namespace enforces baseline:latest: its pods would be denied"
     assert any("[admission: namespace kube-system is exempt in the admission configuration]" in line
                for line in lines)
 
@@ -253,12 +253,47 @@ def test_a_namespace_with_only_a_level_label_keeps_the_default_version(podsec, t
     assert report.objects[0].extra["enforce"]["version"] == "v1.25"
 
 
-def test_usernames_are_read_but_do_not_exempt_objects(podsec, tmp_path):
+def test_usernames_exempt_the_pods_their_controller_creates(podsec, tmp_path):
+    """The API server exempts requests by an exempt user: the replicaset-controller creates
+    a Deployment's pods, so they are exempt; a bare Pod's creator is unknown, so it is not."""
     path = write(tmp_path, "ps.yaml", POD_SECURITY_CONFIGURATION.replace(
         "usernames: []", "usernames: [system:serviceaccount:kube-system:replicaset-controller]"))
     assert load_admission_config(path).usernames == frozenset({"system:serviceaccount:kube-system:replicaset-controller"})
     objects = by_name(podsec("check", "-A", "--admission-config", path, "-o", "json").json)
-    assert objects["web"]["effectiveHighest"] == "privileged"
+    assert objects["web"]["effectiveHighest"] == "restricted"
+    assert objects["web"]["enforce"]["passes"] is True
+    assert objects["web"]["violations"][0]["suppressed"]["reason"] == (
+        "its pods are created by system:serviceaccount:kube-system:replicaset-controller, "
+        "a username exempt in the admission configuration")
+    assert objects["gvisor"]["effectiveHighest"] == "privileged"  # a bare Pod
+    assert objects["node-agent"]["violations"][0]["suppressed"]["reason"].startswith("namespace kube-system")
+
+
+EXEMPT_OBJECTS = [
+    live_object("Pod", "sandboxed", "sandbox", "privileged", runtime_class="kata"),
+    live_object("Deployment", "api", "sandbox", "restricted"),
+    live_object("DaemonSet", "agent", "agents", "privileged"),
+    live_object("Deployment", "api", "agents", "restricted"),
+    live_object("Deployment", "web", "plain", "baseline"),
+]
+EXEMPT_LABELS = {name: {"pod-security.kubernetes.io/enforce": "restricted"} for name in ("sandbox", "agents", "plain")}
+
+
+def test_namespaces_honours_runtime_class_and_username_exemptions(capsys, monkeypatch, tmp_path):
+    """Issue 10 item 3: with an exempt runtimeClass or controller user, the namespace keeps
+    restricted (no downgrade to privileged); without the exemption it is a downgrade."""
+    monkeypatch.setattr(cluster, "Kubectl", fake_kubectl(EXEMPT_OBJECTS, EXEMPT_LABELS))
+    podsec = cli_runner(capsys, monkeypatch)
+    path = write(tmp_path, "ps.yaml", POD_SECURITY_CONFIGURATION.replace(
+        "usernames: []", "usernames: [system:serviceaccount:kube-system:daemon-set-controller]"))
+    summaries = {s["name"]: s for s in podsec("namespaces", "--admission-config", path, "-o", "json").json["namespaces"]}
+    for name in ("sandbox", "agents"):
+        assert (summaries[name]["highest"], summaries[name]["drift"]) == ("restricted", False), name
+        assert (summaries[name]["suggest"], summaries[name]["downgrade"]) == (None, None), name
+    assert summaries["plain"]["downgrade"]["blocking"] == ["Deployment/web"]
+    unexempt = {s["name"]: s for s in podsec("namespaces", "-o", "json").json["namespaces"]}
+    assert unexempt["sandbox"]["downgrade"]["to"] == "privileged"
+    assert unexempt["agents"]["downgrade"]["blocking"] == ["DaemonSet/agent"]
 
 
 MALFORMED = {

@@ -322,10 +322,13 @@ def test_text_output(podsec, tmp_path):
                   "seccompProfile_restricted"):
         assert any(re.match(rf"^\s+{re.escape(path)}:\d+:\d+: {check}: ", line) for line in mid), (check, mid)
     assert "\x1b[" not in run.out
-    last = lines[-1]
+    # The summary, then the next step for these findings (issue 10).
+    last, *steps = lines[-3:]
     assert not TEXT_HEADER_RE.match(last)
     for count in ("3 workloads", "1 restricted", "1 baseline", "1 privileged"):
         assert count in last, last
+    assert steps == [f"Next: `kubectl podsec fix --dry-run -f {path}` shows the fixes",
+                     "Then: `kubectl podsec explain allowPrivilegeEscalation` explains a check"]
 
 
 def test_text_is_the_default_and_explicit(podsec, tmp_path):
@@ -666,7 +669,6 @@ def test_positional_name_that_is_no_file_among_files(podsec, tmp_path):
     ["check", "--bogus", "{good}"],
     ["check", "-o", "xml", "{good}"],
     ["frobnicate", "{good}"],
-    [],
 ], ids=lambda argv: " ".join(argv) or "no-args")
 def test_bad_usage_exits_2(podsec, tmp_path, argv):
     good = write(tmp_path, "good.yaml", pod("good"))
@@ -682,7 +684,7 @@ def test_policy_version_is_echoed(podsec, tmp_path, version):
     run = podsec("check", path, "--version", version, "-o", "json")
     assert run.code == 1, run.err
     assert run.json["policyVersion"] == version
-    assert podsec("check", path, "--version", version).out.splitlines()[-1].endswith(f"(policy {version})")
+    assert podsec("check", path, "--version", version).out.splitlines()[-3].endswith(f"(policy {version})")
 
 
 def test_version_newer_than_known_is_evaluated_as_newest(podsec, tmp_path):

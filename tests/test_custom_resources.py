@@ -266,7 +266,7 @@ def test_check_text_output_names_the_resource_and_its_field(podsec, tmp_path, ke
     line, column = position(text, "privileged: true")
     assert lines[1].startswith(f"  cr.yaml:{line}:{column}: privileged: privileged (")
     assert lines[2] == f"      at {format_path(CUSTOM_TEMPLATES[key])}.spec.containers[0].securityContext.privileged"
-    assert lines[-1].startswith("1 workloads: 0 restricted, 0 baseline, 1 privileged")
+    assert lines[-3].startswith("1 workload: 0 restricted, 0 baseline, 1 privileged")
 
 
 @pytest.mark.parametrize("key", KEYS, ids=IDS)
@@ -622,8 +622,8 @@ def test_live_check_of_custom_resources_through_the_cli(podsec, monkeypatch):
     assert objects["Rollout"]["violations"][0]["field"] == "spec.template.spec.hostPID"
     assert objects["CloneSet"]["highest"] == "restricted"
     text = podsec("check", "rollouts.argoproj.io,clonesets.apps.kruise.io", "-n", "shop")
-    assert "Rollout/web (shop): highest=privileged; namespace enforces baseline:latest: denied" in text.out
-    assert "CloneSet/api (shop): highest=restricted; namespace enforces baseline:latest: allowed" in text.out
+    assert "Rollout/web (shop): highest=privileged; namespace enforces baseline:latest: its pods would be denied" in text.out
+    assert "CloneSet/api (shop): highest=restricted; namespace enforces baseline:latest: its pods would be allowed" in text.out
 
 
 def test_live_check_of_a_pod_template_entry_kind(podsec, monkeypatch, tmp_path):

@@ -232,7 +232,7 @@ def test_exempt_findings_are_shown_in_text_with_their_reason(podsec, tmp_path):
     assert run.code == 0
     lines = run.out.splitlines()
     assert lines[0] == ("all.yaml:1:1: Deployment/node-exporter (monitoring): highest=privileged "
-                        "(restricted with exemptions or baseline)")
+                        "(restricted with exemptions)")
     assert re.match(r"  all\.yaml:\d+:\d+: hostNamespaces: host namespaces \(hostNetwork=true\) "
                     r"\[exemption: node agents read the host\]$", lines[1]), lines[1]
     assert "0 below restricted" in lines[-1]

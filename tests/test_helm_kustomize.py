@@ -133,7 +133,7 @@ def test_helm_text_output_names_the_template(podsec):
     text = helm_stream()
     run = podsec("check", "-f", "-", stdin=text.encode())
     assert run.code == 1
-    headers = [line for line in run.out.splitlines() if not line.startswith(" ")][:-1]
+    headers = [line for line in run.out.splitlines() if not line.startswith(" ")][:-3]  # the summary and the next steps
     assert len(headers) == len(HELM_WORKLOADS)
     data = podsec("check", "-f", "-", "-o", "json", stdin=text.encode()).json
     for header, obj in zip(headers, data["objects"]):
@@ -276,7 +276,7 @@ def test_the_readme_pipeline_works_from_stdin():
     out = completed.stdout.decode()
     assert "[from shop/templates/deployment.yaml]" in out
     assert "Traceback" not in completed.stderr.decode()
-    assert out.splitlines()[-1].startswith("5 workloads: 1 restricted, 2 baseline, 2 privileged; 4 below restricted")
+    assert out.splitlines()[-3].startswith("5 workloads: 1 restricted, 2 baseline, 2 privileged; 4 below restricted")
     at_baseline = run_process("check", "-f", "-", "--level", "privileged", stdin=HELM_STREAM.read_bytes())
     assert at_baseline.returncode == 0
 
@@ -381,7 +381,7 @@ def test_a_broken_kustomization_is_one_error_line(podsec, kubectl, tmp_path):
     assert len(run.json["errors"]) == 1
     text = podsec("check", "-k", broken, "--kubectl", kubectl)
     assert text.code == 2 and len(text.err_lines) == 1
-    assert text.out.splitlines()[-1].endswith("1 errors (policy latest)")
+    assert text.out.splitlines()[-1].endswith("1 error (policy latest)")
 
 
 def test_a_kustomization_that_does_not_parse_is_one_error_line(podsec, kubectl, tmp_path):
@@ -409,4 +409,4 @@ def test_check_k_with_files_is_a_usage_error(podsec, kubectl, tmp_path):
     path = write(tmp_path, "pod.yaml", pod())
     run = podsec("check", "-k", OVERLAY, "--kubectl", kubectl, "-f", path)
     assert run.code == 2
-    assert run.err_lines == ["error: -k renders one kustomization; do not also give files or resources"]
+    assert run.err_lines == ["error: -k renders kustomizations; do not also give files or resources"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import platform as host
 import re
 import subprocess
 import sys
@@ -21,7 +22,11 @@ from kubectl_podsec import __version__
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASE = REPO / "scripts" / "release.py"
-ARCHIVE = f"kubectl-podsec-v{__version__}.tar.gz"
+# The archive for this machine: the tests run what krew would install here.
+HERE = ({"Linux": "linux", "Darwin": "darwin"}.get(host.system()),
+        {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(host.machine()))
+ARCHIVE = f"kubectl-podsec-v{__version__}-{HERE[0]}-{HERE[1]}.tar.gz"
+NOTICE = "kubectl-podsec: no compiled YAML parser fits"
 # krew's validation (internal/index/validation and cmd/validate-krew-manifest).
 SEMVER = re.compile(r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
 KREW_PLATFORMS = [(os_, arch) for os_ in ("linux", "darwin", "windows") for arch in ("386", "amd64", "arm", "arm64")]
@@ -61,7 +66,8 @@ def test_plugin_manifest(manifest):
         assert matches, f"{labels} matches no platform krew knows"
         selected += matches
         assert platform["uri"] == ("https://github.com/kubectl-podsec/kubectl-podsec/releases/download/"
-                                   f"v{__version__}/{ARCHIVE}")
+                                   f"v{__version__}/kubectl-podsec-v{__version__}-{labels['os']}-{labels['arch']}"
+                                   ".tar.gz")
         # A string (quoted: 64 digits would read as a number), lowercase hex, and set.
         assert isinstance(platform["sha256"], str) and re.fullmatch(r"[0-9a-f]{64}", platform["sha256"])
         assert set(platform["sha256"]) != {"0"}, "run scripts/release.py to set the checksum"
@@ -71,19 +77,29 @@ def test_plugin_manifest(manifest):
         assert {f["from"] for f in files} >= {"kubectl-podsec", "LICENSE"}
     assert len(selected) == len(set(selected)), "overlapping selectors"
     assert sorted(selected) == [("darwin", "amd64"), ("darwin", "arm64"), ("linux", "amd64"), ("linux", "arm64")]
-    assert len({p["sha256"] for p in platforms}) == 1 and len({p["uri"] for p in platforms}) == 1
+    # One archive per platform: each carries its own compiled YAML parser.
+    assert len({p["sha256"] for p in platforms}) == 4 and len({p["uri"] for p in platforms}) == 4
 
 
-def build(out: Path, *extra) -> Path:
-    run = subprocess.run([sys.executable, str(RELEASE), "--out", str(out), *extra],
-                         capture_output=True, text=True, timeout=300, check=False)
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    """PyPI's PyYAML wheels for this platform, fetched once (pip, from the registry)."""
+    if None in HERE:
+        pytest.skip(f"no krew archive for {host.system()}/{host.machine()}")
+    return tmp_path_factory.mktemp("wheels")
+
+
+def build(out: Path, wheels: Path, *extra) -> Path:
+    run = subprocess.run([sys.executable, str(RELEASE), "--out", str(out), "--wheels", str(wheels),
+                          "--platform", "/".join(HERE), *extra],
+                         capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode == 0, run.stderr
     return out / ARCHIVE
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> Path:
-    return build(tmp_path_factory.mktemp("dist"), "--no-write-sha")
+def archive(tmp_path_factory, wheels) -> Path:
+    return build(tmp_path_factory.mktemp("dist"), wheels, "--no-write-sha")
 
 
 def test_archive_layout(archive):
@@ -107,29 +123,53 @@ def test_archive_layout(archive):
     assert {"yaml/__init__.py", "yaml/composer.py", "yaml/cyaml.py", "colorama/__init__.py"} <= set(names)
     assert any(n.startswith("licenses/PyYAML-") for n in names)
     assert any(n.startswith("licenses/colorama-") for n in names)
-    # Nothing compiled: an extension cannot load from a zip, bytecode is version-specific.
-    assert not [n for n in names if re.search(r"\.(so|pyd|pyc|dll|dylib)$|__pycache__|/tests?/", n)]
+    # No bytecode (version-specific) and nothing compiled but PyYAML's extension, one for each
+    # CPython 3.9-3.14 (and on Linux for musl too), picked by its file name at run time.
+    assert not [n for n in names if re.search(r"\.(pyd|pyc|dll|dylib)$|__pycache__|/tests?/", n)]
+    extensions = sorted(n for n in names if n.endswith(".so"))
+    assert all(re.fullmatch(r"yaml/_yaml\.cpython-3\d+-[\w-]+\.so", n) for n in extensions), extensions
+    for minor in range(9, 15):
+        found = [n for n in extensions if f"cpython-3{minor}-" in n]
+        # musl's own names start with 3.11; before, its extensions were named linux-gnu too.
+        assert len(found) == (2 if HERE[0] == "linux" and minor >= 11 else 1), (minor, found)
     assert "from kubectl_podsec.cli import run" in main
 
 
-def test_archive_is_reproducible(archive, tmp_path):
-    assert build(tmp_path, "--no-write-sha").read_bytes() == archive.read_bytes()
+def test_archive_is_reproducible(archive, wheels, tmp_path):
+    assert build(tmp_path, wheels, "--no-write-sha").read_bytes() == archive.read_bytes()
 
 
-def test_write_sha_edits_only_the_sha_lines(archive, tmp_path):
+def test_write_sha_edits_only_the_sha_line_of_the_archive_built(archive, wheels, tmp_path):
     manifest = tmp_path / "plugin.yaml"
     original = re.sub(r'sha256: "[0-9a-f]{64}"', 'sha256: "' + "0" * 64 + '"',
                       (REPO / "plugin.yaml").read_text("utf-8"))
     manifest.write_text(original, "utf-8")
-    build(tmp_path / "dist", "--manifest", str(manifest))
+    build(tmp_path / "dist", wheels, "--manifest", str(manifest))
     import hashlib
 
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()
     before, after = original.splitlines(), manifest.read_text("utf-8").splitlines()
     assert len(before) == len(after)
     changed = [(a, b) for a, b in zip(before, after) if a != b]
-    assert len(changed) == 4 and all(re.fullmatch(r'\s*sha256: "[0-9a-f]{64}"', b) for _, b in changed)
-    assert {p["sha256"] for p in yaml.safe_load(manifest.read_text("utf-8"))["spec"]["platforms"]} == {sha}
+    assert len(changed) == 1 and re.fullmatch(r'\s*sha256: "[0-9a-f]{64}"', changed[0][1])
+    shas = {p["uri"].rsplit("/", 1)[-1]: p["sha256"]
+            for p in yaml.safe_load(manifest.read_text("utf-8"))["spec"]["platforms"]}
+    assert shas.pop(ARCHIVE) == sha and set(shas.values()) == {"0" * 64}
+
+
+def test_release_refuses_a_tampered_wheel(archive, wheels, tmp_path):
+    # `archive` filled the cache.
+    [wheel] = [w for w in wheels.glob("*cp311*") if w.name.endswith(".whl")][:1]
+    good = wheel.read_bytes()
+    try:
+        wheel.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+        run = subprocess.run([sys.executable, str(RELEASE), "--out", str(tmp_path / "second"), "--wheels",
+                              str(wheels), "--platform", "/".join(HERE), "--no-write-sha"],
+                             capture_output=True, text=True, timeout=600, check=False)
+        assert run.returncode != 0 and "not the pinned one" in run.stderr
+        assert not (tmp_path / "second" / ARCHIVE).exists()
+    finally:
+        wheel.write_bytes(good)
 
 
 def test_release_refuses_a_manifest_of_another_version(tmp_path):
@@ -189,11 +229,38 @@ def test_plugin_runs_through_kubectl_discovery(installed, tmp_path):
     assert (unpacked / "kubectl_podsec" / "cli.py").is_file()
     assert list((unpacked / "kubectl_podsec").glob("__pycache__/cli.*.pyc"))
 
-    # The same verdicts straight from the zip, and with a cache that cannot be written.
+    # Unpacked, PyYAML's compiled extension for this Python loads: no notice.
+    assert NOTICE not in check.stderr
+    assert list((unpacked / "yaml").glob(f"_yaml.cpython-3{sys.version_info[1]}-*.so"))
+
+    # The same verdicts straight from the zip, and with a cache that cannot be written, where no
+    # extension can load: the pure-Python parser, and one line that says so.
     for extra in ({"KUBECTL_PODSEC_NO_UNPACK": "1"}, {"XDG_CACHE_HOME": str(plugin_dir / "LICENSE")}):
         again = run_kubectl({**env, **extra}, tmp_path, "podsec", "check", "-f", str(REPO / "fixtures"),
                             "--level", "privileged", "-o", "json")
-        assert (again.returncode, again.stdout, again.stderr) == (0, check.stdout, check.stderr)
+        assert (again.returncode, again.stdout) == (0, check.stdout)
+        notice, *rest = again.stderr.splitlines(True)
+        assert notice.startswith(NOTICE) and "".join(rest) == check.stderr
+
+
+def test_krew_build_and_pip_install_give_the_same_bytes(installed, tmp_path):
+    """A mixed corpus (every kind, level and style of bench/corpus.py, and the bundled
+    fixtures): `check -o json` and `fix --dry-run` of the krew build, with its compiled parser
+    and with the pure-Python one, are byte for byte those of the pip install."""
+    plugin_dir, env = installed
+    corpus = tmp_path / "corpus.yaml"
+    subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), "--workloads", "400", "--seed", "7",
+                    "--out", str(corpus)], check=True, timeout=300)
+    commands = [["check", "-f", str(corpus), "-o", "json"], ["fix", "-f", str(corpus), "--dry-run"],
+                ["check", "-f", str(REPO / "fixtures"), "-o", "json"]]
+    for command in commands:
+        pip = subprocess.run([sys.executable, "-m", "kubectl_podsec", *command], capture_output=True, timeout=300,
+                             check=False, cwd=tmp_path)
+        for extra in ({}, {"KUBECTL_PODSEC_NO_UNPACK": "1"}):
+            krew = subprocess.run(["kubectl", "podsec", *command], env={**env, **extra}, capture_output=True,
+                                  timeout=300, check=False, cwd=tmp_path)
+            assert krew.returncode == pip.returncode, krew.stderr
+            assert krew.stdout == pip.stdout, command
 
 
 def test_plugin_exit_codes_and_stdin(installed, tmp_path):
@@ -205,3 +272,31 @@ def test_plugin_exit_codes_and_stdin(installed, tmp_path):
                            capture_output=True, text=True, timeout=120, check=False)
     assert piped.returncode == 0, piped.stderr
     assert [o["highest"] for o in json.loads(piped.stdout)["objects"]] == ["restricted"]
+
+
+def test_krew_release_bot_template_renders_plugin_yaml():
+    """.krew.yaml, rendered as krew-release-bot would for this version with plugin.yaml's
+    checksums, is plugin.yaml's manifest."""
+    template = (REPO / ".krew.yaml").read_text("utf-8")
+    manifest = yaml.safe_load((REPO / "plugin.yaml").read_text("utf-8"))
+    shas = {p["uri"]: p["sha256"] for p in manifest["spec"]["platforms"]}
+    tag = f"v{__version__}"
+
+    def add_uri_and_sha(match):
+        uri = match.group(1).replace("{{ .TagName }}", tag)
+        return f"uri: {uri}\n      sha256: {shas[uri]}"
+
+    rendered = re.sub(r'\{\{ addURIAndSha "([^"]+)" \.TagName \}\}', add_uri_and_sha, template)
+    rendered = rendered.replace("{{ .TagName }}", f'"{tag}"')
+    assert "{{" not in rendered
+    assert yaml.safe_load(rendered) == manifest
+
+
+def test_release_workflow_builds_every_platform_and_runs_the_bot():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text("utf-8"))
+    steps = workflow["jobs"]["release"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "scripts/release.py" in runs and "--platform" not in runs
+    assert any(step.get("uses", "").startswith("rajatjindal/krew-release-bot@") for step in steps)
+    assert all("shell" in step for step in steps if "run" in step)
+    assert workflow[True]["push"]["tags"] == ["v*.*.*"]  # YAML 1.1 reads the key `on` as true
