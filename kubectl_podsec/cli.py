@@ -157,6 +157,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_colour_flag(fix)
     _add_cluster_flags(fix, admission=False)
 
+    plan = commands.add_parser("plan", help="a migration plan to enforce a level, namespace by namespace",
+                               description="Per namespace: its labels and the target, the workloads that block "
+                                           "it (from templates, so CronJobs and scaled-down Deployments count), "
+                                           "and ordered steps: warn and audit, safe fixes, unsafe fixes and what "
+                                           "needs a human, enforce pinned to the server's version. Never writes.")
+    plan.add_argument("names", nargs="*", metavar="NAMESPACE", help="the namespaces to plan (default: all)")
+    plan.add_argument("--level", type=_level, default=Level.RESTRICTED, choices=(Level.BASELINE, Level.RESTRICTED),
+                      metavar="{baseline,restricted}", help="the enforce level to reach (default restricted)")
+    plan.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
+                      help="plan for manifests instead of the cluster, grouped by metadata.namespace")
+    plan.add_argument("-R", "--recursive", action="store_true", help="read directories given with -f recursively")
+    plan.add_argument("-k", "--kustomize", metavar="DIR", action="append", default=[],
+                      help="render DIR with `kubectl kustomize` and plan for the result; repeatable")
+    plan.add_argument("--version", dest="policy_version", type=_version, default=PolicyVersion(None),
+                      metavar="VERSION", help="the version to pin (default: the server's minor; for manifests "
+                                              "the newest known)")
+    plan.add_argument("--config", metavar="FILE", help="exemptions and custom pod templates")
+    plan.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text",
+                      help="text (default), markdown (for a pull request or ticket) or json")
+    _add_cluster_flags(plan)
+
     audit = commands.add_parser("audit", help="Pod Security findings in API server audit logs, by workload",
                                 description="Group the pod-security.kubernetes.io/audit-violations annotations "
                                             "(and enforce denials) of kube-apiserver audit logs by namespace, "
@@ -571,6 +592,38 @@ def _colour_diff(text: str, paint) -> str:
     return "".join(out)
 
 
+def cmd_plan(args) -> int:
+    from kubectl_podsec import plan
+    from kubectl_podsec.checks import NEWEST_VERSION
+    from kubectl_podsec.report import render_json
+    from kubectl_podsec.suppress import apply_exemptions
+
+    config = _config(args)
+    specs = [part for value in args.filename for part in value.split(",") if part]
+    labels, names = None, list(args.names)
+    if specs or args.kustomize:
+        args.paths, args.stdin_filename = [], None
+        result, _ = _check_report(args, config)
+        if names:
+            result.objects = [r for r in result.objects if (r.workload.namespace or "") in names]
+    else:
+        from kubectl_podsec.live import plan_inputs
+
+        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, _admission(args))
+    apply_exemptions(result.objects, config)
+    pin = result.policy_version.resolve(NEWEST_VERSION)
+    data = plan.build_plan(result.objects, labels, args.level, pin, labels is not None,
+                           sorted(labels) if labels is not None else names)
+    data["errors"] = [f"{error}" for error in result.errors]
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    renderers = {"json": render_json, "markdown": plan.render_markdown, "text": plan.render_text}
+    sys.stdout.write(renderers[args.output](data))
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_CLEAN if all(p["effort"] == "ready" for p in data["namespaces"]) else EXIT_FINDINGS
+
+
 def cmd_audit(args) -> int:
     from kubectl_podsec import audit
     from kubectl_podsec.report import render_json
@@ -610,7 +663,7 @@ def cmd_explain(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain,
-            "audit": cmd_audit}
+            "audit": cmd_audit, "plan": cmd_plan}
 
 
 def main(argv: Optional[list] = None) -> int:

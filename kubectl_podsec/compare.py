@@ -80,3 +80,17 @@ def render_text(data: dict) -> str:
     out.append(f"{count} of {data['workloads']} {'workload' if data['workloads'] == 1 else 'workloads'} "
                f"{'judges' if count == 1 else 'judge'} differently at {name(new)} than at {name(old)}")
     return "\n".join(out) + "\n"
+
+
+def pin_upgrade(results: list, level, old, new, evaluate=evaluate) -> list:
+    """For a namespace that enforces `level` pinned at Version `old`: the workloads that pass at
+    `old` and would fail at `new`, with the checks that would newly fail."""
+    breaks = []
+    for result in results:
+        workload = result.workload
+        before, after = (evaluate(workload.pod_meta, workload.pod_spec, at, workload.prefix) for at in (old, new))
+        failing_before = {v.check for v in before.violations if v.level <= level}
+        failing_after = [v.check for v in after.violations if v.level <= level and v.check not in result.suppressed]
+        if failing_after and not failing_before:
+            breaks.append({"kind": workload.kind, "name": workload.name, "checks": failing_after})
+    return breaks
