@@ -188,11 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "owner: the controlling owner; object: the object the request named")
     audit.add_argument("--resolve", action="store_true",
                        help="ask the cluster (kubectl get) for owners the log does not show")
-    audit.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    audit.add_argument("-o", "--output", choices=("text", "json"), default="text", help="text (default) or json")
     resolve = audit.add_argument_group("cluster for --resolve (passed to kubectl)")
-    for flag in ("--context", "--cluster", "--user", "--kubeconfig", "--request-timeout"):
-        resolve.add_argument(flag)
-    resolve.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl")
+    for flag, what in (("--context", "the kubeconfig context to use"), ("--cluster", "the kubeconfig cluster to use"),
+                       ("--user", "the kubeconfig user to use"), ("--kubeconfig", "the kubeconfig file to use"),
+                       ("--request-timeout", "the longest each request to the server may take (default 30s)")):
+        resolve.add_argument(flag, metavar=flag[2:].upper(), help=what)
+    resolve.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
+                         help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
 
     explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it",
                                   description="Without CHECK: a table of every check. With CHECK: what the "
@@ -631,7 +634,9 @@ def cmd_audit(args) -> int:
     if "-" in args.files and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
                          "kubectl podsec audit -) or name the files")
-    log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin))
+    from kubectl_podsec.scan import default_jobs
+
+    log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin), default_jobs())
     if args.resolve:
         from kubectl_podsec.cluster import Kubectl
 
