@@ -598,7 +598,7 @@ def _colour_diff(text: str, paint) -> str:
 def cmd_plan(args) -> int:
     from kubectl_podsec import plan
     from kubectl_podsec.checks import NEWEST_VERSION
-    from kubectl_podsec.report import render_json
+    from kubectl_podsec.report import error_data, render_json
     from kubectl_podsec.suppress import apply_exemptions
 
     config = _config(args)
@@ -617,7 +617,7 @@ def cmd_plan(args) -> int:
     pin = result.policy_version.resolve(NEWEST_VERSION)
     data = plan.build_plan(result.objects, labels, args.level, pin, labels is not None,
                            sorted(labels) if labels is not None else names)
-    data["errors"] = [f"{error}" for error in result.errors]
+    data["errors"] = [error_data(error) for error in result.errors]
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     renderers = {"json": render_json, "markdown": plan.render_markdown, "text": plan.render_text}

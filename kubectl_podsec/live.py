@@ -301,6 +301,8 @@ def _pin_upgrade(name: str, current, server, results: list, evaluate) -> Optiona
 def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
     """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
     when none are named), judged at the server's version."""
+    if not names and kubectl.namespace and not kubectl.all_namespaces:
+        names = [kubectl.namespace]  # -n NS: that namespace only
     try:
         if version.cap is None:
             version = version.clamp(kubectl.server_minor())

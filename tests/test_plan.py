@@ -264,3 +264,14 @@ def test_plan_on_a_pinned_namespace_moves_the_pin(kubectl, tmp_path):
     assert plans["probe"]["steps"][3]["commands"] == [
         f"{LABEL} probe {PSA_PREFIX}enforce=restricted {PSA_PREFIX}enforce-version={SERVER}"]
     assert json.dumps(plans["keepalive"]["blockers"]) == "[]"
+
+
+@pytest.mark.parametrize("how", [("team-checkout",), ("-n", "team-checkout")])
+def test_one_namespace(kubectl, tmp_path, recorded, how):
+    from test_live import TEAM_CHECKOUT
+
+    result, _ = replay(TEAM_CHECKOUT + ["version-o-json"], tmp_path, kubectl, "plan", *how, "-o", "json")
+    assert (result.code, result.err) == (1, "")
+    [plan] = result.json["namespaces"]
+    assert plan == by_namespace(recorded["json"].json)["team-checkout"]
+    assert plan["labels"] == {"enforce": "baseline:latest", "audit": "restricted:latest", "warn": "restricted:latest"}
