@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "github (Actions annotations)")
     check.add_argument("--baseline", metavar="FILE", help="fail only on findings not recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE")
+    check.add_argument("--compare-versions", metavar="FROM,TO",
+                       help="list the workloads whose verdict differs between two policy versions "
+                            "(for example v1.30,latest) and the checks that make the difference")
     _add_colour_flag(check)
     _add_cluster_flags(check)
 
@@ -153,6 +156,46 @@ def build_parser() -> argparse.ArgumentParser:
                           "(the fixed manifest) or patch (RFC 6902, for kubectl patch --type=json)")
     _add_colour_flag(fix)
     _add_cluster_flags(fix, admission=False)
+
+    plan = commands.add_parser("plan", help="a migration plan to enforce a level, namespace by namespace",
+                               description="Per namespace: its labels and the target, the workloads that block "
+                                           "it (from templates, so CronJobs and scaled-down Deployments count), "
+                                           "and ordered steps: warn and audit, safe fixes, unsafe fixes and what "
+                                           "needs a human, enforce pinned to the server's version. Never writes.")
+    plan.add_argument("names", nargs="*", metavar="NAMESPACE", help="the namespaces to plan (default: all)")
+    plan.add_argument("--level", type=_level, default=Level.RESTRICTED, choices=(Level.BASELINE, Level.RESTRICTED),
+                      metavar="{baseline,restricted}", help="the enforce level to reach (default restricted)")
+    plan.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
+                      help="plan for manifests instead of the cluster, grouped by metadata.namespace")
+    plan.add_argument("-R", "--recursive", action="store_true", help="read directories given with -f recursively")
+    plan.add_argument("-k", "--kustomize", metavar="DIR", action="append", default=[],
+                      help="render DIR with `kubectl kustomize` and plan for the result; repeatable")
+    plan.add_argument("--version", dest="policy_version", type=_version, default=PolicyVersion(None),
+                      metavar="VERSION", help="the version to pin (default: the server's minor; for manifests "
+                                              "the newest known)")
+    plan.add_argument("--config", metavar="FILE", help="exemptions and custom pod templates")
+    plan.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text",
+                      help="text (default), markdown (for a pull request or ticket) or json")
+    _add_cluster_flags(plan)
+
+    audit = commands.add_parser("audit", help="Pod Security findings in API server audit logs, by workload",
+                                description="Group the pod-security.kubernetes.io/audit-violations annotations "
+                                            "(and enforce denials) of kube-apiserver audit logs by namespace, "
+                                            "owner and check.")
+    audit.add_argument("files", nargs="+", metavar="FILE", help="JSON-lines audit logs, rotated or .gz; - for stdin")
+    audit.add_argument("--group-by", choices=("workload", "owner", "object"), default="workload",
+                       help="workload: top owner, following ReplicaSet->Deployment and Job->CronJob (default); "
+                            "owner: the controlling owner; object: the object the request named")
+    audit.add_argument("--resolve", action="store_true",
+                       help="ask the cluster (kubectl get) for owners the log does not show")
+    audit.add_argument("-o", "--output", choices=("text", "json"), default="text", help="text (default) or json")
+    resolve = audit.add_argument_group("cluster for --resolve (passed to kubectl)")
+    for flag, what in (("--context", "the kubeconfig context to use"), ("--cluster", "the kubeconfig cluster to use"),
+                       ("--user", "the kubeconfig user to use"), ("--kubeconfig", "the kubeconfig file to use"),
+                       ("--request-timeout", "the longest each request to the server may take (default 30s)")):
+        resolve.add_argument(flag, metavar=flag[2:].upper(), help=what)
+    resolve.add_argument("--kubectl", default=os.environ.get("KUBECTL") or "kubectl",
+                         help="the kubectl to run (default: $KUBECTL or kubectl on PATH)")
 
     explain = commands.add_parser("explain", help="what a check looks at, allows, and how fix treats it",
                                   description="Without CHECK: a table of every check. With CHECK: what the "
@@ -323,6 +366,8 @@ def cmd_check(args) -> int:
     for warning in kubectl.warnings if kubectl else ():
         print(warning, file=sys.stderr)
     apply_exemptions(result.objects, config)
+    if args.compare_versions:
+        return _compare_versions(args, result)
     stale = apply_baseline(result.objects, baseline) if baseline is not None else None
     if args.write_baseline and not result.errors:
         error = write_baseline(args.write_baseline, result.objects)
@@ -345,6 +390,29 @@ def cmd_check(args) -> int:
     if run.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if run.failing else EXIT_CLEAN
+
+
+def _compare_versions(args, result) -> int:
+    from kubectl_podsec import compare
+    from kubectl_podsec.levels import PolicyVersion
+    from kubectl_podsec.reports.data import error_data, render_json, render_yaml
+
+    try:
+        old, new = compare.parse_pair(args.compare_versions)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.output not in ("text", "json", "yaml"):
+        raise UsageError(f"--compare-versions prints text, json or yaml, not {args.output}")
+    cap = result.policy_version.cap  # a live cluster's `latest` is its own minor version
+    data = compare.compare(result.objects, PolicyVersion(old.requested, cap), PolicyVersion(new.requested, cap))
+    data["errors"] = [error_data(error) for error in result.errors]
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    renderers = {"json": render_json, "yaml": render_yaml, "text": compare.render_text}
+    sys.stdout.write(renderers[args.output](data))
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if data["changed"] else EXIT_CLEAN
 
 
 def cmd_fix(args) -> int:
@@ -568,6 +636,64 @@ def _colour_diff(text: str, paint) -> str:
     return "".join(out)
 
 
+def cmd_plan(args) -> int:
+    from kubectl_podsec import plan
+    from kubectl_podsec.checks import NEWEST_VERSION
+    from kubectl_podsec.reports.data import error_data, render_json
+    from kubectl_podsec.suppress import apply_exemptions
+
+    config = _config(args)
+    specs = [part for value in args.filename for part in value.split(",") if part]
+    labels, names = None, list(args.names)
+    if specs or args.kustomize:
+        args.paths, args.stdin_filename = [], None
+        result, _ = _check_report(args, config)
+        if names:
+            result.objects = [r for r in result.objects if (r.workload.namespace or "") in names]
+    else:
+        from kubectl_podsec.live import plan_inputs
+
+        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, _admission(args))
+    apply_exemptions(result.objects, config)
+    pin = result.policy_version.resolve(NEWEST_VERSION)
+    data = plan.build_plan(result.objects, labels, args.level, pin, labels is not None,
+                           sorted(labels) if labels is not None else names)
+    data["errors"] = [error_data(error) for error in result.errors]
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    renderers = {"json": render_json, "markdown": plan.render_markdown, "text": plan.render_text}
+    sys.stdout.write(renderers[args.output](data))
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_CLEAN if all(p["effort"] == "ready" for p in data["namespaces"]) else EXIT_FINDINGS
+
+
+def cmd_audit(args) -> int:
+    from kubectl_podsec import audit
+    from kubectl_podsec.reports.data import render_json
+
+    if "-" in args.files and sys.stdin is not None and sys.stdin.isatty():
+        raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
+                         "kubectl podsec audit -) or name the files")
+    from kubectl_podsec.scan import default_jobs
+
+    log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin), default_jobs())
+    if args.resolve:
+        from kubectl_podsec.cluster import Kubectl
+
+        kubectl = Kubectl(args.kubectl, context=args.context, cluster=args.cluster, user=args.user,
+                          kubeconfig=args.kubeconfig, request_timeout=args.request_timeout)
+        for message in audit.resolve_owners(log, kubectl):
+            print(f"warning: --resolve: {message}", file=sys.stderr)
+    data = audit.audit_data(log, args.group_by)
+    for problem in log.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    sys.stdout.write(render_json(data) if args.output == "json" else audit.render_text(data))
+    if log.problems:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if data["groups"] else EXIT_CLEAN
+
+
 def cmd_explain(args) -> int:
     from kubectl_podsec.explain import explain, suggestions, summary_table
 
@@ -582,7 +708,8 @@ def cmd_explain(args) -> int:
     return EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain}
+COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "explain": cmd_explain,
+            "audit": cmd_audit, "plan": cmd_plan}
 
 
 def main(argv: Optional[list] = None) -> int:

@@ -283,6 +283,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
                         if _denied(r)]
             summary["downgrade"] = {"from": f"{level_now}:{current[1]}", "to": str(safe),
                                     "blocking": blocking, "command": command}
+        summary["pinUpgrade"] = _pin_upgrade(name, current, version.cap, results, evaluate)
         if kubectl.selector:
             summary["selector"] = kubectl.selector  # judged on the selected workloads only
         summaries.append(summary)
@@ -293,6 +294,40 @@ def _denied(result) -> bool:
     """Would the namespace's enforce label deny the object's pods?"""
     enforce = result.live.mode("enforce") if result.live else None
     return enforce is not None and not enforce.passes
+
+
+def _pin_upgrade(name: str, current, server, results: list, evaluate) -> Optional[dict]:
+    """What moving an older enforce-version pin to the server's own version would break."""
+    if current is None or current[1].requested is None or server is None or current[2] >= server:
+        return None
+    from kubectl_podsec.compare import pin_upgrade
+
+    return {"from": str(current[1]), "to": str(server),
+            "breaks": pin_upgrade(results, current[0], current[2], server, evaluate),
+            "command": f"kubectl label --overwrite ns {name} {LABEL_PREFIX}enforce-version={server}"}
+
+
+def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
+    """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
+    when none are named), judged at the server's version."""
+    if not names and kubectl.namespace and not kubectl.all_namespaces:
+        names = [kubectl.namespace]  # -n NS: that namespace only
+    try:
+        if version.cap is None:
+            version = version.clamp(kubectl.server_minor())
+        labels, errors = kubectl.namespaces(names or None)
+    except ClusterError as error:
+        report = Report(version)
+        report.errors.append(Problem(SOURCE, None, None, str(error)))
+        return report, {}
+    if len(names) == 1:
+        kubectl.all_namespaces, kubectl.namespace = False, names[0]
+    else:
+        kubectl.all_namespaces, kubectl.namespace = True, None
+    report = scan_cluster(kubectl, [], version, labels, admission) if labels else Report(version)
+    report.errors[:0] = [Problem(SOURCE, None, None, message) for message in errors]
+    report.objects = [r for r in report.objects if r.workload.namespace in labels]
+    return report, labels
 
 
 def _highest_at(result, version, evaluate) -> Level:

@@ -31,6 +31,15 @@ def render_namespaces(summaries: list, paint) -> str:
             lines.append(f"  {s['name']}: enforces {down['from']}, and {_count(count, 'workload')} "
                          f"{'fails' if count == 1 else 'fail'} it: {', '.join(down['blocking'])}; "
                          f"all pass {down['to']}. To lower it anyway: {down['command']}")
+    pinned = [s for s in summaries if s.get("pinUpgrade")]
+    if pinned:
+        lines += ["", "Pinned to an older enforce-version: what moving the pin to the server's version would break:"]
+        for s in pinned:
+            pin = s["pinUpgrade"]
+            broken = "; ".join(f"{b['kind']}/{b['name']} ({', '.join(b['checks'])})" for b in pin["breaks"])
+            lines.append(f"  {s['name']}: {pin['from']} -> {pin['to']}: "
+                         + (f"{_count(len(pin['breaks']), 'workload')} would be refused: {broken}" if pin["breaks"]
+                            else f"nothing breaks: {pin['command']}"))
     unread = [s for s in summaries if s.get("unread")]
     if unread:
         lines += ["", "No suggestion (the workloads could not be read):"]
