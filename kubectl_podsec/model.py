@@ -7,7 +7,7 @@ back. Levels stay `Level` values here; only a renderer turns them into words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from kubectl_podsec.levels import Level
@@ -118,6 +118,12 @@ class InputError:
     column: Optional[int]
     message: str
 
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return f"{where}: {self.message}"
+
 
 @dataclass(frozen=True)
 class BaselineStatus:
@@ -135,7 +141,7 @@ class RunResult:
     skipped: tuple = ()
     errors: tuple = ()
     baseline: Optional[BaselineStatus] = None
-    notes: tuple = field(default=(), compare=False)  # worth saying on stderr, not errors
+    said: tuple = ()  # lines for stderr before the errors: kubectl's warnings, notes
 
     def fails(self, obj: ObjectVerdict) -> bool:
         """The gate, in one place: an object fails when, suppressions aside, it does not
@@ -206,6 +212,15 @@ class SourceNote:
 
 
 @dataclass(frozen=True)
+class SourceText:
+    """A source's text before and after the fix, for the --dry-run diff."""
+
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class FixResult:
     """`fix`: per object, what changed and what still needs a human."""
 
@@ -214,3 +229,11 @@ class FixResult:
     objects: tuple = ()
     errors: tuple = ()  # InputError
     notes: tuple = ()  # SourceNote
+    changed: bool = False  # some source's text changed (written, or would be)
+    texts: tuple = ()  # SourceText, with --dry-run
+    filtered: bytes = b""  # the filter's output (fix -f -): the fixed stdin, encoded
+
+    @property
+    def unfixed(self) -> bool:
+        """Something at the gate level or below remains."""
+        return any(obj.remaining for obj in self.objects)
