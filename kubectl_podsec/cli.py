@@ -448,28 +448,23 @@ def cmd_fix_live(args, resources: list) -> int:
 
 
 def cmd_namespaces(args) -> int:
-    from kubectl_podsec.live import namespace_summaries
-    from kubectl_podsec.usecases import load_admission
     from kubectl_podsec.reports.data import render_json, render_yaml
-    from kubectl_podsec.reports.namespaces import render_namespaces
+    from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
+    from kubectl_podsec.usecases import run_namespaces
 
     kubectl = _kubectl(args)
-    summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version,
-                                              load_admission(args.admission_config))
-    for problem in problems:
-        print(f"error: {problem.message}", file=sys.stderr)
-    for warning in kubectl.warnings:
-        print(warning, file=sys.stderr)
-    data = {"namespaces": summaries}
+    run = run_namespaces(kubectl, list(args.names), args.policy_version, args.admission_config)
+    _say(f"error: {error.message}" for error in run.errors)
+    _say(kubectl.warnings)
     if args.output == "json":
-        sys.stdout.write(render_json(data))
+        sys.stdout.write(render_json(namespaces_data(run.summaries)))
     elif args.output == "yaml":
-        sys.stdout.write(render_yaml(data))
-    elif summaries or not problems:  # nothing read: the error alone, no empty table
-        sys.stdout.write(render_namespaces(summaries, _painter(sys.stdout, args.color)))
-    if problems:
+        sys.stdout.write(render_yaml(namespaces_data(run.summaries)))
+    elif run.summaries or not run.errors:  # nothing read: the error alone, no empty table
+        sys.stdout.write(render_namespaces(run.summaries, _painter(sys.stdout, args.color)))
+    if run.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if any(s["drift"] for s in summaries) else EXIT_CLEAN
+    return EXIT_FINDINGS if run.drift else EXIT_CLEAN
 
 
 def _colour_diff(text: str, paint) -> str:

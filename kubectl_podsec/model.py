@@ -237,3 +237,40 @@ class FixResult:
     def unfixed(self) -> bool:
         """Something at the gate level or below remains."""
         return any(obj.remaining for obj in self.objects)
+
+
+# --- namespaces ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Downgrade:
+    """A namespace whose workloads do not all pass its enforce level: the level they pass."""
+
+    from_level: Level
+    from_version: str
+    to: Level
+    blocking: tuple  # "Kind/name" of the workloads that fail the current level
+
+
+@dataclass(frozen=True)
+class PinUpgrade:
+    """What moving an older enforce-version pin to the server's own version would break."""
+
+    from_version: str
+    to: object  # Version
+    breaks: tuple  # {"kind", "name", "checks"} per workload that would be refused
+
+
+@dataclass(frozen=True)
+class NamespaceSummary:
+    name: str
+    labels: tuple  # (mode, "level:version" or None) for enforce, audit and warn
+    highest: Level
+    failing: tuple  # (Level, how many workloads fail it) for baseline and restricted
+    workloads: int
+    drift: bool  # the enforce label would deny some workload's pods
+    suggest: Optional[Level] = None  # an enforce level every workload passes, above today's
+    downgrade: Optional[Downgrade] = None
+    unread: Optional[str] = None  # why the workloads could not all be read: no suggestion
+    pin_upgrade: Optional[PinUpgrade] = None
+    selector: Optional[str] = None  # judged only on the workloads -l selected

@@ -321,3 +321,25 @@ def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> Optional[s
     if kind in IMMUTABLE_TEMPLATES and not printing_manifest:
         return _recreate_note(obj)
     return None
+
+
+# --- namespaces ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamespacesResult:
+    summaries: tuple = ()  # NamespaceSummary
+    errors: tuple = ()  # InputError
+
+    @property
+    def drift(self) -> bool:
+        return any(summary.drift for summary in self.summaries)
+
+
+def run_namespaces(kubectl, names: list, version, admission_config: Optional[str] = None) -> NamespacesResult:
+    """`namespaces`: each namespace's labels against what runs in it; kubectl's warnings are
+    in kubectl.warnings."""
+    from kubectl_podsec.live import namespace_summaries
+
+    summaries, problems = namespace_summaries(kubectl, names, version, load_admission(admission_config))
+    return NamespacesResult(tuple(summaries), tuple(input_error(p) for p in problems))

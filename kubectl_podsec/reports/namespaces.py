@@ -1,11 +1,48 @@
-"""The `namespaces` table and what is safe to apply today."""
+"""The `namespaces` table and what is safe to apply today; the `kubectl label` commands that
+apply it are written here, not in the core."""
 
 from __future__ import annotations
 
+from kubectl_podsec.cluster import LABEL_PREFIX
+from kubectl_podsec.model import NamespaceSummary
 from kubectl_podsec.reports.text import count as _count
 
 
+def label_command(name: str, level) -> str:
+    return f"kubectl label --overwrite ns {name} {LABEL_PREFIX}enforce={level}"
+
+
+def namespaces_data(summaries: list) -> dict:
+    """`namespaces -o json|yaml`."""
+    return {"namespaces": [summary_data(s) for s in summaries]}
+
+
+def summary_data(s: NamespaceSummary) -> dict:
+    data = {"name": s.name, "labels": dict(s.labels), "highest": str(s.highest),
+            "failing": {str(level): count for level, count in s.failing}, "workloads": s.workloads,
+            "drift": s.drift, "suggest": label_command(s.name, s.suggest) if s.suggest is not None else None,
+            "downgrade": None}
+    if s.downgrade is not None:
+        down = s.downgrade
+        data["downgrade"] = {"from": f"{down.from_level}:{down.from_version}", "to": str(down.to),
+                             "blocking": list(down.blocking), "command": label_command(s.name, down.to)}
+    if s.unread:
+        data["unread"] = s.unread
+    pin = s.pin_upgrade
+    data["pinUpgrade"] = None if pin is None else {
+        "from": pin.from_version, "to": str(pin.to), "breaks": list(pin.breaks),
+        "command": f"kubectl label --overwrite ns {s.name} {LABEL_PREFIX}enforce-version={pin.to}"}
+    if s.selector:
+        data["selector"] = s.selector  # judged on the selected workloads only
+    return data
+
+
 def render_namespaces(summaries: list, paint) -> str:
+    """The table, from the same data as -o json."""
+    return _render([summary_data(s) for s in summaries], paint)
+
+
+def _render(summaries: list, paint) -> str:
     header = ("NAMESPACE", "ENFORCE", "AUDIT", "WARN", "HIGHEST", "FAIL-BASELINE", "FAIL-RESTRICTED", "DRIFT")
     rows = [header]
     for s in summaries:
