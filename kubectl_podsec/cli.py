@@ -281,7 +281,7 @@ def _config(args):
 
 
 def _check_options(args, config):
-    from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.parallel import default_jobs
     from kubectl_podsec.usecases import CheckOptions
 
     specs, resources = _split_inputs(args)
@@ -397,7 +397,7 @@ def _fix_files(args, specs: list, stdin) -> int:
     from kubectl_podsec.reports.data import render_json
     from kubectl_podsec.reports.diff import render_diff
     from kubectl_podsec.reports.fix import fix_data, fix_summary, note_text
-    from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.parallel import default_jobs
     from kubectl_podsec.usecases import FixOptions, run_fix
 
     run = run_fix(FixOptions(args.level, args.policy_version, tuple(specs), args.recursive,
@@ -517,7 +517,7 @@ def cmd_audit(args) -> int:
     if "-" in args.files and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
                          "kubectl podsec audit -) or name the files")
-    from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.parallel import default_jobs
 
     log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin), default_jobs())
     if args.resolve:

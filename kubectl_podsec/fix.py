@@ -19,7 +19,8 @@ from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.manifests import Document, Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import _template_of, map_parts, objects_in, part_source, shared, split_for_workers
+from kubectl_podsec import parallel
+from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
@@ -301,7 +302,7 @@ def never_fix_message(check_id: str) -> str:
 
 
 def _fix_part(bounds: tuple):
-    source, level, version, unsafe, config = shared()
+    source, level, version, unsafe, config = parallel.shared()
     result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
     for fixed in result.objects:
         fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
@@ -315,10 +316,10 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     """fix_source over a big source cut at `---` lines into one part per process; the parts'
     texts, objects and errors are joined in order, and nothing is written unless every part
     could be fixed."""
-    parts = split_for_workers(source.text, jobs)
+    parts = parallel.split_for_workers(source.text, jobs)
     if len(parts) < 2:
         return fix_source(source, level, version, unsafe, config)
-    pieces = map_parts(_fix_part, parts, (source, level, version, unsafe, config))
+    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config))
     result, texts, offset = SourceFix(source), [], 0
     for new_text, objects, errors, count in pieces:
         for fixed in objects:
