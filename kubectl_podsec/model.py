@@ -3,18 +3,22 @@
 The core (scan, fix, live) produces these through the use cases (`usecases.py`); the
 renderers turn them into text, JSON, SARIF, JUnit or workflow commands and call nothing
 back. Levels stay `Level` values here; only a renderer turns them into words.
+
+The three values a report holds by the ten thousand (Location, Finding, ObjectVerdict) are
+NamedTuples: as immutable and typed as the frozen dataclasses, and built about twice as
+fast, which keeps `check` on a big stream as fast as before the model existed. Change one
+with `._replace(...)`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from kubectl_podsec.levels import Level
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a finding is: `path` is the deepest part of the field that the document has (so
     that it and line:column agree), `field` the field itself, which may be missing."""
 
@@ -33,8 +37,7 @@ class Suppression:
     reason: str
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     level: Level  # the lowest level whose check set reports it
     check: str
     reason: str
@@ -78,8 +81,7 @@ class LiveFacts:
         return dict(self.modes).get(name)
 
 
-@dataclass(frozen=True)
-class ObjectVerdict:
+class ObjectVerdict(NamedTuple):
     source: str
     document: Optional[int]
     item: Optional[int]

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 
 def format_path(path) -> str:
+    # Reports format the same few paths thousands of times (spec.containers[0]...): remember them.
+    return _format(tuple(path))
+
+
+@lru_cache(maxsize=4096)
+def _format(path: tuple) -> str:
     """A path as users write it: `spec.containers[0].securityContext`, `["a.b/c"]` for keys
     with dots or slashes."""
     out = ""

@@ -242,9 +242,9 @@ def test_sarif_outside_root_is_an_absolute_uri(tmp_path):
 def live_data(tmp_path) -> RunResult:
     """What `check TYPE/NAME` reports: source "cluster", no document, no positions."""
     data = data_for([write(tmp_path, "pod.yaml", PRIVILEGED_POD)])
-    objects = tuple(replace(
-        obj, source="cluster", document=None, line=None, column=None, live=LiveFacts(None, 1),
-        findings=tuple(replace(f, locations=tuple(replace(loc, line=None, column=None) for loc in f.locations))
+    objects = tuple(obj._replace(
+        source="cluster", document=None, line=None, column=None, live=LiveFacts(None, 1),
+        findings=tuple(f._replace(locations=tuple(loc._replace(line=None, column=None) for loc in f.locations))
                        for f in obj.findings)) for obj in data.objects)
     errors = (InputError("cluster", None, None, None, 'deployments.apps is forbidden: User "dev" cannot list resource'),)
     return replace(data, objects=objects, errors=errors)
@@ -423,9 +423,9 @@ def suppressed_data(tmp_path) -> RunResult:
     data = data_for([write(tmp_path, "pod.yaml", PRIVILEGED_POD)], "baseline")
     [obj] = data.objects
     [violation] = [f for f in obj.findings if f.level == Level.BASELINE]
-    suppressed = replace(violation, suppressed=Suppression("exemption", "debug pod, INC-42"))
+    suppressed = violation._replace(suppressed=Suppression("exemption", "debug pod, INC-42"))
     findings = tuple(suppressed if f is violation else f for f in obj.findings)
-    return replace(data, objects=(replace(obj, findings=findings),))
+    return replace(data, objects=(obj._replace(findings=findings),))
 
 
 def test_suppressed_violations_stay_visible_without_failing(tmp_path):
