@@ -378,7 +378,7 @@ def _read_parallel(log: AuditLog, name: str, stream, jobs: int) -> None:
     """Cut the file at line starts into `jobs` ranges, read each in a forked process, and join
     the parts in order: tallies merge, later owners win as when read in one pass, and each
     part's line numbers move by the lines before it."""
-    from kubectl_podsec.scan import map_parts
+    from kubectl_podsec.parallel import map_parts
 
     size = os.fstat(stream.fileno()).st_size
     starts = [0]
@@ -406,7 +406,7 @@ def _read_parallel(log: AuditLog, name: str, stream, jobs: int) -> None:
 
 
 def _read_range(bounds: tuple) -> tuple:
-    from kubectl_podsec.scan import shared
+    from kubectl_podsec.parallel import shared
 
     start, end = bounds
     part, counted = AuditLog(), [0]

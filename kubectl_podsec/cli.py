@@ -12,13 +12,10 @@ import sys
 from typing import Optional
 
 from kubectl_podsec import __version__
+from kubectl_podsec.errors import UsageError
 from kubectl_podsec.levels import Level, PolicyVersion
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-class UsageError(Exception):
-    pass
 
 
 def _level(text: str) -> Level:
@@ -268,6 +265,7 @@ def _refuse_terminal_stdin(specs: list, command: str = "check") -> None:
 
 def _config(args):
     """The .podsec.yaml in force, with its custom pod templates registered."""
+    from kubectl_podsec.checks import BY_ID
     from kubectl_podsec.config import ConfigError, find_config, load_config
     from kubectl_podsec.workloads import register_templates
 
@@ -275,122 +273,75 @@ def _config(args):
     if path is None:
         return None
     try:
-        config = load_config(path)
+        config = load_config(path, BY_ID)
     except ConfigError as error:
         raise UsageError(f"config {error.problem}") from None
     register_templates(config.pod_templates)
     return config
 
 
-def _check_report(args, config):
-    from kubectl_podsec.manifests import Source
-    from kubectl_podsec.scan import Report, default_jobs, scan, scan_source
+def _check_options(args, config):
+    from kubectl_podsec.parallel import default_jobs
+    from kubectl_podsec.usecases import CheckOptions
 
     specs, resources = _split_inputs(args)
-    if args.kustomize:
-        from kubectl_podsec.cluster import ClusterError, render_kustomize
-        from kubectl_podsec.manifests import Problem
-
-        if specs or resources:
-            raise UsageError("-k renders kustomizations; do not also give files or resources")
-        report = Report(args.policy_version)
-        for directory in args.kustomize:
-            try:
-                text = render_kustomize(args.kubectl, directory)
-            except ClusterError as error:
-                report.errors.append(Problem(directory, None, None, str(error)))
-                continue
-            scan_source(Source(f"kustomize:{directory}", None, text), args.policy_version, report)
-        return report, None
-    if specs:
-        _refuse_terminal_stdin(specs)
-        return scan(specs, args.policy_version, recursive=args.recursive,
-                    stdin_name=args.stdin_filename or "-", jobs=default_jobs()), None
-    from kubectl_podsec.live import scan_cluster
-
-    kubectl = _kubectl(args)
-    return scan_cluster(kubectl, resources, args.policy_version, admission=_admission(args)), kubectl
+    return CheckOptions(
+        args.level, args.policy_version, tuple(specs), tuple(resources), tuple(args.kustomize), args.recursive,
+        args.stdin_filename or "-", "-" in specs and sys.stdin is not None and sys.stdin.isatty(), config,
+        getattr(args, "baseline", None), getattr(args, "write_baseline", None), _kubectl(args),
+        getattr(args, "admission_config", None), default_jobs())
 
 
-def _admission(args):
-    if not args.admission_config:
-        return None
-    from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
+def _render_check(output: str, run, colour: str = "auto") -> str:
+    # Each renderer is imported only when chosen: the CI ones import xml and hashlib.
+    if output in ("json", "yaml"):
+        from kubectl_podsec.reports.data import check_data, render_json, render_yaml
 
-    try:
-        return load_admission_config(args.admission_config)
-    except AdmissionConfigError as error:
-        raise UsageError(str(error)) from None
-
-
-def _render_check(output: str, data: dict, colour: str = "auto") -> str:
-    from kubectl_podsec import report
-
-    if output in ("sarif", "junit", "github"):
-        from kubectl_podsec import formats  # only here: it imports xml and hashlib
-    if output == "json":
-        return report.render_json(data)
-    if output == "yaml":
-        return report.render_yaml(data)
+        return (render_json if output == "json" else render_yaml)(check_data(run))
     if output == "sarif":
         from kubectl_podsec.checks import ALL_CHECKS
+        from kubectl_podsec.reports.sarif import render_sarif
 
-        return formats.render_sarif(data, ALL_CHECKS)
+        return render_sarif(run, ALL_CHECKS)
     if output == "junit":
-        return formats.render_junit(data)
+        from kubectl_podsec.reports.junit import render_junit
+
+        return render_junit(run)
     if output == "github":
-        return formats.render_github(data)
-    return report.render_text(data, _painter(sys.stdout, colour))
+        from kubectl_podsec.reports.github import render_github
+
+        return render_github(run)
+    from kubectl_podsec.reports.text import render_text
+
+    return render_text(run, _painter(sys.stdout, colour))
 
 
 def cmd_check(args) -> int:
-    from kubectl_podsec import report as render
-    from kubectl_podsec.suppress import (
-        BASELINE_FIELDS, apply_baseline, apply_exemptions, effective_highest, load_baseline, write_baseline,
-    )
+    from kubectl_podsec.usecases import checked_report, run_check
 
-    config = _config(args)
-    baseline = None
-    if args.baseline:
-        try:
-            baseline = load_baseline(args.baseline)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    result, kubectl = _check_report(args, config)
-    for warning in kubectl.warnings if kubectl else ():
-        print(warning, file=sys.stderr)
-    apply_exemptions(result.objects, config)
+    options = _check_options(args, _config(args))
     if args.compare_versions:
+        result, _, said = checked_report(options)
+        _say(said)
         return _compare_versions(args, result)
-    stale = apply_baseline(result.objects, baseline) if baseline is not None else None
-    if args.write_baseline and not result.errors:
-        error = write_baseline(args.write_baseline, result.objects)
-        if error:
-            raise UsageError(f"{args.write_baseline}: cannot write the baseline: {error}")
-        apply_baseline(result.objects, load_baseline(args.write_baseline))
-        print(f"wrote {args.write_baseline}", file=sys.stderr)
-    data = render.report_data(result, args.level)
-    if stale is not None:
-        data["baseline"] = {"file": args.baseline, "stale": [
-            dict(zip(BASELINE_FIELDS, key)) for key in stale]}
-        if stale:
-            print(f"{args.baseline}: {len(stale)} baseline entries no longer occur; "
-                  "rewrite it with --write-baseline to shrink it", file=sys.stderr)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    for error in result.errors:
-        print(f"error: {error}", file=sys.stderr)
-    sys.stdout.write(_render_check(args.output, data, args.color))
-    if result.errors:
+    run = run_check(options)
+    _say(run.said)
+    _say(f"error: {error}" for error in run.errors)
+    sys.stdout.write(_render_check(args.output, run, args.color))
+    if run.errors:
         return EXIT_ERROR
-    failing = any(effective_highest(obj) < args.level for obj in result.objects)
-    return EXIT_FINDINGS if failing else EXIT_CLEAN
+    return EXIT_FINDINGS if run.failing else EXIT_CLEAN
+
+
+def _say(lines) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _compare_versions(args, result) -> int:
     from kubectl_podsec import compare
     from kubectl_podsec.levels import PolicyVersion
-    from kubectl_podsec.report import error_data, render_json, render_yaml
+    from kubectl_podsec.reports.data import error_data, render_json, render_yaml
 
     try:
         old, new = compare.parse_pair(args.compare_versions)
@@ -443,179 +394,77 @@ def cmd_fix(args) -> int:
 
 
 def _fix_files(args, specs: list, stdin) -> int:
-    import io
+    from kubectl_podsec.reports.data import render_json
+    from kubectl_podsec.reports.diff import render_diff
+    from kubectl_podsec.reports.fix import fix_data, fix_summary, note_text
+    from kubectl_podsec.parallel import default_jobs
+    from kubectl_podsec.usecases import FixOptions, run_fix
 
-    from kubectl_podsec import report as render
-    from kubectl_podsec.diffs import git_diff
-    from kubectl_podsec.fix import fix_source_parallel, remaining
-    from kubectl_podsec.manifests import Notice, Problem, find_sources, load
-    from kubectl_podsec.scan import default_jobs
-    from kubectl_podsec.writes import write_atomically
-
-    config = _config(args)
-    results, problems, notices = [], [], []
-    for source in find_sources(specs, args.recursive):
-        if isinstance(source, Notice):
-            notices.append(source)
-            continue
-        if isinstance(source, Problem):
-            problems.append(source)
-            continue
-        if source.path is None:
-            source.name = args.stdin_filename or "-"
-        problem = load(source, io.BytesIO(stdin) if source.path is None else None, identify=True)
-        if problem:
-            problems.append(problem)
-            continue
-        results.append(fix_source_parallel(source, args.level, args.policy_version, args.unsafe_fixes, config,
-                                           default_jobs()))
-    out, filtered = [], []
-    for result in results:
-        source = result.source
-        new_text = result.new_text if result.new_text is not None else source.text
-        if args.dry_run:
-            # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
-            # printed as UTF-8 text all the same (it is for people to read).
-            bom = "\ufeff" if source.bom and source.encoding == "utf-8" else ""
-            out.append(git_diff(source.name, bom + source.text, bom + new_text))
-        elif source.path is None:
-            try:
-                filtered.append(source.encode(new_text))
-            except UnicodeError as error:
-                result.errors.append(Problem(source.name, None, None, f"cannot write: {error}; input left unchanged"))
-        elif result.changed:
-            error = write_atomically(source.path, source.encode(result.new_text), expected=source.identity)
-            if error:
-                result.not_written(error)
-                problems.append(Problem(source.name, None, None, error))
-            else:
-                result.written = True
-    data = render.fix_data(results, args.level, args.policy_version)
-    data["errors"] = [render.error_data(p) for p in problems] + data["errors"]
-    data["notes"] = [{"source": n.source, "message": n.message} for n in notices] + data["notes"]
-    failed = bool(problems) or any(r.errors for r in results)
-    for note in data["notes"]:
-        print(f"note: {note['source']}: {note['message']}", file=sys.stderr)
-    for problem in problems + [e for r in results for e in r.errors]:
-        print(f"error: {problem}", file=sys.stderr)
-    sys.stderr.write(render.fix_summary(data))
+    run = run_fix(FixOptions(args.level, args.policy_version, tuple(specs), args.recursive,
+                             args.stdin_filename or "-", stdin, args.unsafe_fixes, args.dry_run, _config(args),
+                             default_jobs()))
+    _say(f"note: {note.source}: {note_text(note)}" for note in run.notes)
+    _say(f"error: {error}" for error in run.errors)
+    sys.stderr.write(fix_summary(run))
     if args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(fix_data(run)))
     elif args.dry_run:
-        sys.stdout.write(_colour_diff("".join(out), _painter(sys.stdout, args.color)))
+        sys.stdout.write(_colour_diff(render_diff(run), _painter(sys.stdout, args.color)))
     elif stdin is not None:  # the filter: on any error, the input as it came
-        sys.stdout.buffer.write(stdin if failed else b"".join(filtered))
-    if failed:
+        sys.stdout.buffer.write(stdin if run.errors else run.filtered)
+    if run.errors:
         return EXIT_ERROR
-    changed = any(r.changed for r in results)
-    unfixed = any(remaining(fixed, args.level) for r in results for fixed in r.objects)
-    return EXIT_FINDINGS if changed or unfixed else EXIT_CLEAN
+    return EXIT_FINDINGS if run.changed or run.unfixed else EXIT_CLEAN
 
 
 def cmd_fix_live(args, resources: list) -> int:
-    import json
-
-    from kubectl_podsec import report as render
-    from kubectl_podsec.cluster import ClusterError, strip_server_fields
-    from kubectl_podsec.diffs import git_diff
-    from kubectl_podsec.fix import fix_source, remaining
-    from kubectl_podsec.jsonpatch import json_patch
-    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.reports.data import render_json
+    from kubectl_podsec.reports.diff import render_diff
+    from kubectl_podsec.reports.fix import fix_data, fix_summary
+    from kubectl_podsec.usecases import run_fix_live
 
     if len(resources) != 1 or "/" not in resources[0]:
         raise UsageError("fix reads one live object at a time: kubectl podsec fix TYPE/NAME [-n NS]")
-    kubectl = _kubectl(args)
-    version = args.policy_version
-    try:
-        if version.requested is None:
-            version = version.clamp(kubectl.server_minor())
-        items, errors = kubectl.get(resources)
-    except ClusterError as error:
-        print(f"error: {error}", file=sys.stderr)
+    live = run_fix_live(_kubectl(args), resources[0], args.level, args.policy_version, args.unsafe_fixes,
+                        lambda: _config(args), args.output == "yaml")
+    _say(f"error: {message}" for message in live.errors)
+    if live.result is None:
         return EXIT_ERROR
-    for message in errors:
-        print(f"error: {message}", file=sys.stderr)
-    if errors or len(items) != 1:
-        return EXIT_ERROR
-    import yaml
-
-    manifest = strip_server_fields(items[0])
-    text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
-    source = Source(resources[0], None, text)
-    result = fix_source(source, args.level, version, args.unsafe_fixes, _config(args))
-    for problem in result.errors:
-        print(f"error: {problem}", file=sys.stderr)
-    if result.errors or result.new_text is None:
-        return EXIT_ERROR
-    refusal = _live_fix_refusal(kubectl, items[0], args.output) if result.changed else None
-    if refusal:
-        print(f"error: {refusal}", file=sys.stderr)
-        return EXIT_ERROR
-    data = render.fix_data([result], args.level, version)
-    sys.stderr.write(render.fix_summary(data))
-    if result.changed and manifest.get("kind") in IMMUTABLE_TEMPLATES:
-        print(f"note: {_recreate_note(manifest)}", file=sys.stderr)
+    run, [text] = live.result, live.result.texts
+    sys.stderr.write(fix_summary(run))
+    if live.note:
+        print(f"note: {live.note}", file=sys.stderr)
     if args.output == "yaml":
-        sys.stdout.write(result.new_text)
+        sys.stdout.write(text.after)
     elif args.output == "patch":
-        sys.stdout.write(json.dumps(json_patch(manifest, yaml.safe_load(result.new_text))) + "\n")
+        from kubectl_podsec.reports.patch import render_patch
+
+        sys.stdout.write(render_patch(live.manifest, text.after))
     elif args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(fix_data(run)))
     else:
-        sys.stdout.write(_colour_diff(git_diff(resources[0], text, result.new_text), _painter(sys.stdout, args.color)))
-    unfixed = any(remaining(fixed, args.level) for fixed in result.objects)
-    return EXIT_FINDINGS if result.changed or unfixed else EXIT_CLEAN
-
-
-# The API server rejects changes to a Pod's security settings (pod specs are immutable but for
-# a few fields) and to a Job's pod template: a fix of them can only be applied by recreating.
-IMMUTABLE_TEMPLATES = {"Pod": "a pod's spec cannot be changed once it is created",
-                       "Job": "a Job's pod template cannot be changed once it is created"}
-
-
-def _recreate_note(obj: dict) -> str:
-    kind, meta = obj.get("kind"), obj.get("metadata") or {}
-    return (f"{kind}/{meta.get('name')}: {IMMUTABLE_TEMPLATES[kind]}, so the API server would reject the "
-            f"change; delete it and create it again from the fixed manifest that "
-            f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")
-
-
-def _live_fix_refusal(kubectl, obj: dict, output: str) -> Optional[str]:
-    """Why a fix of this live object must not be printed as a change to apply, or None: its
-    controller would undo the change (fix the controller), or the server rejects it."""
-    from kubectl_podsec.cluster import managing_owner
-
-    kind, meta = obj.get("kind"), obj.get("metadata") or {}
-    owner = managing_owner(kubectl, obj)
-    if owner is not None:
-        target = f"{owner[0].lower()}/{owner[1]}"
-        return (f"{kind}/{meta.get('name')} is managed by {owner[0]}/{owner[1]}, which would undo a change to it; "
-                f"fix that instead: kubectl podsec fix {target} -n {meta.get('namespace')}")
-    if kind in IMMUTABLE_TEMPLATES and output != "yaml":
-        return _recreate_note(obj)
-    return None
+        sys.stdout.write(_colour_diff(render_diff(run), _painter(sys.stdout, args.color)))
+    return EXIT_FINDINGS if run.changed or run.unfixed else EXIT_CLEAN
 
 
 def cmd_namespaces(args) -> int:
-    from kubectl_podsec import report as render
-    from kubectl_podsec.live import namespace_summaries
+    from kubectl_podsec.reports.data import render_json, render_yaml
+    from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
+    from kubectl_podsec.usecases import run_namespaces
 
     kubectl = _kubectl(args)
-    summaries, problems = namespace_summaries(kubectl, list(args.names), args.policy_version, _admission(args))
-    for problem in problems:
-        print(f"error: {problem.message}", file=sys.stderr)
-    for warning in kubectl.warnings:
-        print(warning, file=sys.stderr)
-    data = {"namespaces": summaries}
+    run = run_namespaces(kubectl, list(args.names), args.policy_version, args.admission_config)
+    _say(f"error: {error.message}" for error in run.errors)
+    _say(kubectl.warnings)
     if args.output == "json":
-        sys.stdout.write(render.render_json(data))
+        sys.stdout.write(render_json(namespaces_data(run.summaries)))
     elif args.output == "yaml":
-        sys.stdout.write(render.render_yaml(data))
-    elif summaries or not problems:  # nothing read: the error alone, no empty table
-        sys.stdout.write(render.render_namespaces(summaries, _painter(sys.stdout, args.color)))
-    if problems:
+        sys.stdout.write(render_yaml(namespaces_data(run.summaries)))
+    elif run.summaries or not run.errors:  # nothing read: the error alone, no empty table
+        sys.stdout.write(render_namespaces(run.summaries, _painter(sys.stdout, args.color)))
+    if run.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if any(s["drift"] for s in summaries) else EXIT_CLEAN
+    return EXIT_FINDINGS if run.drift else EXIT_CLEAN
 
 
 def _colour_diff(text: str, paint) -> str:
@@ -631,21 +480,22 @@ def _colour_diff(text: str, paint) -> str:
 def cmd_plan(args) -> int:
     from kubectl_podsec import plan
     from kubectl_podsec.checks import NEWEST_VERSION
-    from kubectl_podsec.report import error_data, render_json
+    from kubectl_podsec.reports.data import error_data, render_json
     from kubectl_podsec.suppress import apply_exemptions
+    from kubectl_podsec.usecases import load_admission, read_workloads
 
     config = _config(args)
     specs = [part for value in args.filename for part in value.split(",") if part]
     labels, names = None, list(args.names)
     if specs or args.kustomize:
         args.paths, args.stdin_filename = [], None
-        result, _ = _check_report(args, config)
+        result = read_workloads(_check_options(args, config))
         if names:
             result.objects = [r for r in result.objects if (r.workload.namespace or "") in names]
     else:
         from kubectl_podsec.live import plan_inputs
 
-        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, _admission(args))
+        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, load_admission(args.admission_config))
     apply_exemptions(result.objects, config)
     pin = result.policy_version.resolve(NEWEST_VERSION)
     data = plan.build_plan(result.objects, labels, args.level, pin, labels is not None,
@@ -662,12 +512,12 @@ def cmd_plan(args) -> int:
 
 def cmd_audit(args) -> int:
     from kubectl_podsec import audit
-    from kubectl_podsec.report import render_json
+    from kubectl_podsec.reports.data import render_json
 
     if "-" in args.files and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
                          "kubectl podsec audit -) or name the files")
-    from kubectl_podsec.scan import default_jobs
+    from kubectl_podsec.parallel import default_jobs
 
     log = audit.read_logs(args.files, getattr(sys.stdin, "buffer", sys.stdin), default_jobs())
     if args.resolve:
@@ -716,6 +566,7 @@ def main(argv: Optional[list] = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:
+        _say(error.said)
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -24,7 +24,6 @@ from typing import Optional
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from kubectl_podsec.checks import BY_ID
 from kubectl_podsec.manifests import Document, Problem, Source, documents, load
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping, scalar
 
@@ -75,7 +74,9 @@ def find_config(start: str = ".") -> Optional[str]:
         directory = parent
 
 
-def load_config(path: str) -> Config:
+def load_config(path: str, check_ids) -> Config:
+    """Read a .podsec.yaml; `check_ids` are the checks an exemption may name (the registry's:
+    reading a file does not depend on the policy core)."""
     source = Source(path, path)
     problem = load(source)
     if problem:
@@ -85,7 +86,7 @@ def load_config(path: str) -> Config:
         if isinstance(document, Problem):
             raise ConfigError(document)
         if not is_null(document.root):
-            _read(document, config)
+            _read(document, config, frozenset(check_ids))
     return config
 
 
@@ -94,13 +95,13 @@ def _fail(source: Source, node: Node, message: str):
     raise ConfigError(Problem(source.name, mark.line + 1, mark.column + 1, message))
 
 
-def _read(document: Document, config: Config) -> None:
+def _read(document: Document, config: Config, check_ids: frozenset) -> None:
     source = document.source
     try:
         top = mapping(document.root)
         for key, (key_node, value) in top.items():
             if key == "exemptions":
-                config.exemptions.extend(_exemption(source, item) for item in _items(source, value, key))
+                config.exemptions.extend(_exemption(source, item, check_ids) for item in _items(source, value, key))
             elif key == "podTemplates":
                 for item in _items(source, value, key):
                     config.pod_templates.update([_pod_template(source, item)])
@@ -125,7 +126,7 @@ def _string(source: Source, node: Node, key: str) -> str:
     return value
 
 
-def _exemption(source: Source, node: Node) -> Exemption:
+def _exemption(source: Source, node: Node, check_ids: frozenset) -> Exemption:
     entries = mapping(node)
     values: dict = {}
     for key, (key_node, value) in entries.items():
@@ -137,7 +138,7 @@ def _exemption(source: Source, node: Node) -> Exemption:
             checks = []
             for item in value.value:
                 check_id = _string(source, item, "a check")
-                if check_id not in BY_ID:
+                if check_id not in check_ids:
                     _fail(source, item, f"unknown check {check_id!r} (kubectl podsec explain lists them)")
                 checks.append(check_id)
             values["checks"] = frozenset(checks)

@@ -67,6 +67,7 @@ class ConfigCache:
 
     def get(self, file_path: Optional[str], settings: Settings) -> tuple:
         """(Config or None, Problem or None)."""
+        from kubectl_podsec.checks import BY_ID
         from kubectl_podsec.config import ConfigError, find_config, load_config
         from kubectl_podsec.workloads import register_templates
 
@@ -80,7 +81,7 @@ class ConfigCache:
         cached = self._loaded.get(path)
         if cached is None or cached[0] != mtime:
             try:
-                config = load_config(path)
+                config = load_config(path, BY_ID)
                 register_templates(config.pod_templates)
             except ConfigError as error:
                 config = error.problem
@@ -273,9 +274,9 @@ def _fix(text: str, path: Optional[str], settings: Settings, config, unsafe: boo
 def _for_finding(finding: Finding):
     """fix_source's `only` for one finding: its object, its check (or the restricted check
     that replaces it at restricted level, whose fix covers it)."""
-    from kubectl_podsec.fix import OVERRIDDEN_BY
+    from kubectl_podsec.checks import replaced_by
 
-    checks = {finding.check, OVERRIDDEN_BY.get(finding.check)}
+    checks = {finding.check, replaced_by(finding.check)}
     return lambda fixed, check_id: (fixed.document, fixed.item) == (finding.document, finding.item) \
         and check_id in checks
 

@@ -7,6 +7,7 @@ not a strict superset of baseline (overrides and Windows exemptions, PSA-SEMANTI
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from kubectl_podsec.checks import CheckResult, checks_for
@@ -74,3 +75,18 @@ def evaluate(meta: dict, spec: dict, version: Version, prefix: tuple = ()) -> Ve
 
 def _violation(level: Level, check_id: str, result: CheckResult, prefix: tuple) -> Violation:
     return Violation(level, check_id, result.reason, result.detail, tuple(prefix + p for p in result.paths))
+
+
+def cached_evaluate():
+    """evaluate() remembered by pod: the replicas of a workload share one pod spec, so a
+    cluster of thousands of pods has few distinct ones."""
+    cache: dict = {}
+
+    def cached(meta: dict, spec: dict, version, prefix: tuple):
+        key = (json.dumps(meta.get("annotations")), json.dumps(spec), version, prefix)
+        verdict = cache.get(key)
+        if verdict is None:
+            verdict = cache[key] = evaluate(meta, spec, version, prefix)
+        return verdict
+
+    return cached

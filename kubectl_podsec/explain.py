@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Optional
 
-from kubectl_podsec.checks import ALL_CHECKS, BY_ID, Check
+from kubectl_podsec.checks import ALL_CHECKS, BY_ID, Check, replaced_by
 
 
 def versions_text(check: Check) -> str:
@@ -16,23 +16,16 @@ def versions_text(check: Check) -> str:
         if variant.override_check_ids:
             text += f" (replaces {', '.join(variant.override_check_ids)})"
         parts.append(text)
-    replaced_by = [c.id for c in ALL_CHECKS for v in c.versions if check.id in v.override_check_ids]
-    if replaced_by:
-        parts.append(f"replaced in restricted by {replaced_by[0]}")
+    replacement = replaced_by(check.id)
+    if replacement:
+        parts.append(f"replaced in restricted by {replacement}")
     return "; ".join(parts)
-
-
-def version_notes(check: Check) -> str:
-    """The docstring title's parenthesis without the level: `all versions; ...`."""
-    title = check.doc.strip().splitlines()[0]
-    inside = title[title.find("(") + 1: title.rfind(")")]
-    return inside.split(", ", 1)[1] if ", " in inside else inside
 
 
 def summary_table() -> str:
     rows = [("CHECK", "LEVEL", "POLICY VERSIONS", "FIX")]
     for check in ALL_CHECKS:
-        rows.append((check.id, str(check.level), version_notes(check), check.fix_safety))
+        rows.append((check.id, str(check.level), check.summary, str(check.fix_safety)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows]
     return "\n".join(lines) + "\n\nkubectl podsec explain CHECK shows a check's standard text and fix.\n"
@@ -42,7 +35,7 @@ def explain(check_id: str) -> Optional[str]:
     check = BY_ID.get(check_id) or next((c for c in ALL_CHECKS if c.id.lower() == check_id.lower()), None)
     if check is None:
         return None
-    return (f"{check.doc.strip()}\n\nLevel: {check.level}\nVariants: {versions_text(check)}\n"
+    return (f"{check.doc}\n\nLevel: {check.level}\nVariants: {versions_text(check)}\n"
             f"Fix: {check.fix_safety}\n")
 
 

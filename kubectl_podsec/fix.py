@@ -12,23 +12,21 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from kubectl_podsec.apivalidation import new_errors
-from kubectl_podsec.checks import BY_ID, NEWEST_VERSION
+from kubectl_podsec.checks import BY_ID, NEWEST_VERSION, Safety, replaced_by
+from kubectl_podsec.checks.plan import Plan
 from kubectl_podsec.evaluate import evaluate, failures
-from kubectl_podsec.fixplan import Plan
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.manifests import Document, Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import _template_of, map_parts, objects_in, part_source, shared, split_for_workers
+from kubectl_podsec import parallel
+from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
 
 UNREADABLE = "the file has a document that cannot be read (see the error)"
 LEFT_UNCHANGED = "the file was left unchanged (see the error)"
 MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
-# A baseline check that restricted replaces is fixed through its replacement.
-OVERRIDDEN_BY = {"capabilities_baseline": "capabilities_restricted", "hostPathVolumes": "restrictedVolumes",
-                 "seccompProfile_baseline": "seccompProfile_restricted", "procMount": "procMount_restricted"}
 
 
 @dataclass
@@ -102,8 +100,9 @@ def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
         for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
-            if check.fix is not None and (only is None or only(check.id)):
-                check.fix(plan)
+            fix = check.fix_at(version)
+            if fix is not None and (only is None or only(check.id)):
+                fix(plan)
         if len(plan.edits) == done:
             break
     return plan
@@ -288,23 +287,22 @@ def human_notes(fixed: ObjectFix, level: Level) -> list:
         if fixed.refused:
             why = f"not changed: {fixed.refused}"
         else:
-            why = notes.get(violation.check) or notes.get(OVERRIDDEN_BY.get(violation.check)) \
+            why = notes.get(violation.check) or notes.get(replaced_by(violation.check)) \
                 or never_fix_message(violation.check)
         out.append((violation, why))
     return out
 
 
 def never_fix_message(check_id: str) -> str:
-    """The 'Fix (never)' advice of a check's documentation."""
-    doc = BY_ID[check_id].doc
-    marker = doc.find("Fix (never):")
-    if marker < 0:
+    """The advice of a check that `fix` leaves to a human."""
+    check = BY_ID[check_id]
+    if check.fix_safety != Safety.NEVER:
         return "no automatic fix applies here"
-    return " ".join(doc[marker + len("Fix (never):"):].split())
+    return " ".join(check.fix_text.split())
 
 
 def _fix_part(bounds: tuple):
-    source, level, version, unsafe, config = shared()
+    source, level, version, unsafe, config = parallel.shared()
     result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
     for fixed in result.objects:
         fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
@@ -318,10 +316,10 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     """fix_source over a big source cut at `---` lines into one part per process; the parts'
     texts, objects and errors are joined in order, and nothing is written unless every part
     could be fixed."""
-    parts = split_for_workers(source.text, jobs)
+    parts = parallel.split_for_workers(source.text, jobs)
     if len(parts) < 2:
         return fix_source(source, level, version, unsafe, config)
-    pieces = map_parts(_fix_part, parts, (source, level, version, unsafe, config))
+    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config))
     result, texts, offset = SourceFix(source), [], 0
     for new_text, objects, errors, count in pieces:
         for fixed in objects:

@@ -225,7 +225,11 @@ class _Unresolved:
 
 
 class _PureComposer(_Unresolved, _PureParser):
-    pass
+    def __init__(self, stream):
+        # The pure-Python composer recurses a few frames per level: raise the limit when one
+        # is used, not as a side effect of importing this module.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 5 * MAX_DEPTH))
+        super().__init__(stream)
 
 
 _CComposer = type("_CComposer", (_Unresolved, _CParser), {}) if _CParser is not None else None
@@ -236,8 +240,6 @@ def use_parser(pure: bool) -> None:
     global _Composer, _PARSER_BOUNDS_DEPTH
     if pure or _CComposer is None:
         _Composer, _PARSER_BOUNDS_DEPTH = _PureComposer, False
-        # The pure-Python composer recurses a few frames per level.
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), 5 * MAX_DEPTH))
     else:
         # From 0.2.6 libyaml bounds nesting itself, so its recursive composer cannot overflow.
         _Composer, _PARSER_BOUNDS_DEPTH = _CComposer, _libyaml_version() >= (0, 2, 6)

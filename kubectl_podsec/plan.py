@@ -21,10 +21,10 @@ import json
 from collections import defaultdict
 from typing import Optional
 
+from kubectl_podsec.checks.types import Edit
 from kubectl_podsec.cluster import LABEL_PREFIX
 from kubectl_podsec.evaluate import failures
 from kubectl_podsec.fix import never_fix_message, plan_object
-from kubectl_podsec.fixplan import Edit
 from kubectl_podsec.levels import Level, Version
 from kubectl_podsec.suppress import effective_highest
 from kubectl_podsec.workloads import apply_defaults, format_path
@@ -84,7 +84,7 @@ def _blocker(result, level: Level, pin: Version, live: bool) -> dict:
     for note in unsafe.notes:
         notes[note.check] = note.message
     human = [{"check": check, "why": notes.get(check) or never_fix_message(check)} for check in left_after_unsafe]
-    owner = (result.extra or {}).get("owner")
+    owner = result.live.owner if result.live else None
     entry = {
         "kind": workload.kind, "name": workload.name, "source": result.source, "line": result.line,
         "highest": str(effective_highest(result)), "checks": failing, "effort": effort,
@@ -93,8 +93,8 @@ def _blocker(result, level: Level, pin: Version, live: bool) -> dict:
         "human": human,
     }
     if live:
-        entry["owner"] = owner
-        entry["pods"] = (result.extra or {}).get("pods", 0)
+        entry["owner"] = {"kind": owner.kind, "name": owner.name} if owner else None
+        entry["pods"] = result.live.pods if result.live else 0
     entry["commands"] = _fix_commands(entry, workload, level, live)
     return entry
 

@@ -7,18 +7,19 @@ never prints.
 from __future__ import annotations
 
 import bisect
-import os
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from kubectl_podsec import parallel
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.manifests import (
     Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
 )
+from kubectl_podsec.model import LiveFacts
 from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 
@@ -34,7 +35,8 @@ class ObjectResult:
     verdict: Verdict
     # For each violation, the (line, column) of each of its paths.
     positions: tuple = ()
-    extra: dict = field(default_factory=dict)  # owner, pod count, ... (live clusters)
+    template: Optional[str] = None  # the helm chart template it was rendered from
+    live: Optional[LiveFacts] = None  # owner, pod count, namespace verdicts (live clusters)
     suppressed: dict = field(default_factory=dict)  # check id -> Suppression
 
 
@@ -73,7 +75,7 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
         if problem:
             report.errors.append(problem)
             continue
-        parts = split_for_workers(found.text, jobs)
+        parts = parallel.split_for_workers(found.text, jobs)
         if len(parts) > 1:
             _scan_in_parallel(found, parts, version, report)
         else:
@@ -108,8 +110,7 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
             found.located = found.node = None  # only needed for positions; free the nodes
             mark = node.start_mark
             report.objects.append(ObjectResult(source.name, index, item, mark.line + 1, mark.column + 1,
-                                               found, verdict, positions,
-                                               {"template": template} if template else {}))
+                                               found, verdict, positions, template))
     return count
 
 
@@ -122,95 +123,20 @@ def _template_of(templates: list, after_line: int, line: int) -> Optional[str]:
     return None
 
 
-# Below this size a second process costs more than it saves.
-PARALLEL_MIN_CHARS = 4 << 20
-
-
-def parallel_min_chars() -> int:
-    """PARALLEL_MIN_CHARS, or $KUBECTL_PODSEC_PARALLEL_BYTES: tests reach the parallel path
-    with small inputs through it."""
-    value = os.environ.get("KUBECTL_PODSEC_PARALLEL_BYTES", "")
-    return int(value) if value.isdigit() else PARALLEL_MIN_CHARS
-
-
-def split_for_workers(text: str, jobs: int) -> list:
-    """(start, end, line) of up to `jobs` parts of about equal size, cut at `---` lines
-    (a document never spans one)."""
-    if jobs < 2 or len(text) < parallel_min_chars():
-        return [(0, len(text), 0)]
-    cuts, line, previous = [0], 0, 0
-    for part in range(1, jobs):
-        at = text.find("\n---", max(len(text) * part // jobs, cuts[-1]))
-        while at >= 0 and text[at + 4:at + 5] not in ("", " ", "\t", "\r", "\n"):
-            at = text.find("\n---", at + 1)
-        if at < 0:
-            break
-        cuts.append(at + 1)
-    cuts.append(len(text))
-    parts = []
-    for start, end in zip(cuts, cuts[1:]):
-        line += text.count("\n", previous, start)
-        previous = start
-        parts.append((start, end, line))
-    return parts
-
-
-_SHARED = None  # what the forked workers read instead of receiving it pickled
-
-
-def map_parts(worker, parts: list, shared) -> list:
-    """worker(part) for every part, in forked processes that inherit `shared`. However the
-    parent stops (an exception, or a signal the CLI turns into one), leaving the `with`
-    terminates the workers; a worker whose parent died without that ends too (Linux)."""
-    global _SHARED
-    import multiprocessing
-
-    _SHARED = shared
-    try:
-        with multiprocessing.get_context("fork").Pool(len(parts), initializer=_worker_start,
-                                                      initargs=(os.getpid(),)) as pool:
-            return pool.map(worker, parts)
-    finally:
-        _SHARED = None
-
-
-def _worker_start(parent: int) -> None:
-    """Signals are the parent's business: it turns them into an orderly stop and then ends
-    the workers with SIGTERM, which must kill them silently (no KeyboardInterrupt traceback
-    from each worker on Ctrl-C, no Python handler inherited through fork)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, signal.SIG_DFL)
-    try:  # Linux: die with the parent even if it is killed outright (SIGKILL, a crash)
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def shared():
-    return _SHARED
-
-
 def part_source(source: Source, start: int, end: int, line: int) -> Source:
     """A part of a source whose leading newlines put its lines where they are in the whole."""
     return Source(source.name, source.path, "\n" * line + source.text[start:end])
 
 
 def _scan_part(bounds: tuple) -> tuple:
-    source, version = _SHARED
+    source, version = parallel.shared()
     report = Report(version)
     count = scan_source(part_source(source, *bounds), version, report)
     return report, count
 
 
 def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report) -> None:
-    results = map_parts(_scan_part, parts, (source, version))
+    results = parallel.map_parts(_scan_part, parts, (source, version))
     offset = 0
     for part, count in results:
         for result in part.objects:
@@ -220,18 +146,6 @@ def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, repor
         report.errors.extend(replace(e, document=None if e.document is None else e.document + offset)
                              for e in part.errors)
         offset += count
-
-
-def default_jobs() -> int:
-    """Processes for big inputs: the cores this process may use, where fork exists."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    try:
-        return max(1, min(4, len(os.sched_getaffinity(0))))
-    except AttributeError:
-        return max(1, min(4, os.cpu_count() or 1))
 
 
 def objects_in(document: Document, report) -> Iterator[tuple]:

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Optional
 
+from kubectl_podsec.checks import replaces
 from kubectl_podsec.checks.util import CONTAINER_FIELDS
 from kubectl_podsec.config import Config, exemptions_for
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
+from kubectl_podsec.model import Suppression
 
 BASELINE_KIND = "PodsecBaseline"
 BASELINE_API = "kubectl-podsec/v2"  # v1 keyed findings without where they are
 BASELINE_FIELDS = ("kind", "namespace", "name", "check", "where")
-
-
-@dataclass(frozen=True)
-class Suppression:
-    by: str  # "exemption" or "baseline"
-    reason: str
 
 
 def containers_of(workload, paths: tuple) -> Optional[set]:
@@ -51,11 +46,6 @@ def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Op
     return None
 
 
-# A restricted check that replaces a baseline one at restricted level (PSA-SEMANTICS.md 2).
-REPLACES = {"restrictedVolumes": "hostPathVolumes", "capabilities_restricted": "capabilities_baseline",
-            "seccompProfile_restricted": "seccompProfile_baseline", "procMount_restricted": "procMount"}
-
-
 def apply_exemptions(results: list, config: Optional[Config]) -> None:
     for result in results:
         w = result.workload
@@ -67,7 +57,7 @@ def apply_exemptions(results: list, config: Optional[Config]) -> None:
             found = exemption_for(exemptions, w, violation.check, violation.paths)
             # Exempting a baseline check also exempts its restricted replacement where that
             # reports the very same fields (a hostPath volume is also a restricted volume).
-            replaced = by_check.get(REPLACES.get(violation.check))
+            replaced = by_check.get(replaces(violation.check))
             if not found and replaced is not None and set(violation.paths) <= set(replaced.paths):
                 found = exemption_for(exemptions, w, replaced.check, replaced.paths)
             if found:

@@ -14,6 +14,7 @@ from typing import Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from kubectl_podsec.paths import format_path
 from kubectl_podsec.yamlnodes import NodeError, describe, is_null, mapping, scalar
 
 # Where each kind keeps its pod: (API group, kind) -> path to the pod template, () for a Pod.
@@ -119,18 +120,6 @@ class PruneError(Exception):
     def __init__(self, path: tuple, node: Optional[Node], message: str):
         super().__init__(message)
         self.path, self.node, self.message = path, node, message
-
-
-def format_path(path) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "." in part or "/" in part:
-            out += f'["{part}"]'
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 def _leaf(node: Node, kind: str, path: tuple):

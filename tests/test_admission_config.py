@@ -20,6 +20,8 @@ from kubectl_podsec import cluster
 from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
 from kubectl_podsec.levels import PolicyVersion
 from kubectl_podsec.live import scan_cluster
+from kubectl_podsec.reports.data import object_data
+from kubectl_podsec.usecases import object_verdict
 
 POD_SECURITY_CONFIGURATION = textwrap.dedent("""\
     apiVersion: pod-security.admission.config.k8s.io/v1
@@ -36,6 +38,11 @@ POD_SECURITY_CONFIGURATION = textwrap.dedent("""\
       runtimeClasses: [kata]
       namespaces: [kube-system]
     """)
+
+
+def as_json(result) -> dict:
+    """An ObjectResult as `check -o json` reports it."""
+    return object_data(object_verdict(result))
 
 
 def admission_configuration_inline(pod_security: str = POD_SECURITY_CONFIGURATION) -> str:
@@ -215,7 +222,7 @@ def test_scan_cluster_applies_the_configuration(tmp_path):
     assert {check: s.by for check, s in results["node-agent"].suppressed.items()} == {
         v.check: "admission" for v in results["node-agent"].verdict.violations}
     assert results["web"].suppressed == {}
-    assert results["web"].extra["enforce"]["level"] == "baseline"
+    assert as_json(results["web"])["enforce"]["level"] == "baseline"
 
 
 def test_the_default_enforce_version_applies(podsec, tmp_path):
@@ -238,7 +245,7 @@ def test_a_default_enforce_version_without_a_default_level_applies_to_labelled_n
     labels = {"only-level": {"pod-security.kubernetes.io/enforce": "restricted"}}
     report = scan_cluster(fake_kubectl(objects, labels)(all_namespaces=True), [], PolicyVersion(None),
                           admission=config)
-    assert report.objects[0].extra["enforce"]["version"] == "v1.25"
+    assert as_json(report.objects[0])["enforce"]["version"] == "v1.25"
 
 
 def test_a_namespace_with_only_a_level_label_keeps_the_default_version(podsec, tmp_path):
@@ -249,8 +256,8 @@ def test_a_namespace_with_only_a_level_label_keeps_the_default_version(podsec, t
         "enforce-version: latest", "enforce-version: v1.25")))
     report = scan_cluster(fake_kubectl(objects, labels)(all_namespaces=True), [], PolicyVersion(None),
                           admission=config)
-    assert report.objects[0].extra["enforce"]["level"] == "restricted"
-    assert report.objects[0].extra["enforce"]["version"] == "v1.25"
+    assert as_json(report.objects[0])["enforce"]["level"] == "restricted"
+    assert as_json(report.objects[0])["enforce"]["version"] == "v1.25"
 
 
 def test_usernames_exempt_the_pods_their_controller_creates(podsec, tmp_path):

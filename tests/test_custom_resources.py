@@ -25,6 +25,8 @@ from kubectl_podsec import cluster, workloads
 from kubectl_podsec.cluster import Kubectl
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.live import scan_cluster
+from kubectl_podsec.reports.data import object_data
+from kubectl_podsec.usecases import object_verdict
 from kubectl_podsec.workloads import CUSTOM_TEMPLATES, format_path
 
 # The pod template of each custom resource, as its users write it: apiVersion, the YAML down
@@ -161,6 +163,11 @@ RESTRICTED_TEMPLATE = textwrap.dedent("""\
             capabilities:
               drop: ["ALL"]
     """)
+
+
+def as_json(result) -> dict:
+    """An ObjectResult as `check -o json` reports it."""
+    return object_data(object_verdict(result))
 
 
 def custom_resource(key: tuple, template: str, name: str = "web", namespace: str = "shop") -> str:
@@ -576,14 +583,14 @@ def test_scan_cluster_judges_a_rollout_and_a_cloneset():
     assert {v.check for v in rollout.verdict.violations if v.level == Level.RESTRICTED} == {
         "allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot", "seccompProfile_restricted"}
     assert rollout.source == "cluster" and rollout.line is None
-    assert rollout.extra["enforce"] == {"level": "baseline", "version": "latest", "passes": False,
+    assert as_json(rollout)["enforce"] == {"level": "baseline", "version": "latest", "passes": False,
                                        "violations": ["hostNamespaces"]}
-    assert rollout.extra["owner"] is None and rollout.extra["pods"] == 0
+    assert as_json(rollout)["owner"] is None and as_json(rollout)["pods"] == 0
 
     cloneset = results["CloneSet"]
     assert cloneset.verdict.highest == Level.RESTRICTED
     assert list(cloneset.verdict.violations) == []
-    assert cloneset.extra["enforce"]["passes"] is True
+    assert as_json(cloneset)["enforce"]["passes"] is True
 
 
 @pytest.mark.parametrize("key", KEYS, ids=IDS)
@@ -597,7 +604,7 @@ def test_scan_cluster_judges_every_custom_resource_like_its_file(key, podsec, tm
     assert (result.workload.kind, str(result.verdict.highest)) == (key[1], from_file["highest"])
     assert [format_path(p) for v in result.verdict.violations for p in v.paths] == \
         [loc["field"] for v in from_file["violations"] for loc in v["locations"]]
-    assert result.extra["enforce"] is None  # the namespace has no enforce label
+    assert as_json(result)["enforce"] is None  # the namespace has no enforce label
 
 
 def test_scan_cluster_skips_the_same_kind_of_another_group():

@@ -28,7 +28,7 @@ import pytest
 
 from cli_helpers import FakeStdin, cli_runner, pod, run_process, workload
 from kubectl_podsec import writes
-from kubectl_podsec.scan import default_jobs
+from kubectl_podsec.parallel import default_jobs
 
 DATA = Path(__file__).resolve().parent / "data"
 VENDORED = DATA / "vendored" / "calico.yaml"
@@ -493,11 +493,11 @@ def test_parallel_output_equals_sequential(podsec, monkeypatch):
 
 
 def the_parallel_path_is_used(monkeypatch) -> None:
-    from kubectl_podsec import scan
+    from kubectl_podsec import parallel, scan
 
     calls = []
-    original = scan.map_parts
-    monkeypatch.setattr(scan, "map_parts", lambda *args: calls.append(1) or original(*args))
+    original = parallel.map_parts
+    monkeypatch.setattr(parallel, "map_parts", lambda *args: calls.append(1) or original(*args))
     monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", "1000")
     scan.scan(["-"], scan.PolicyVersion(None), stdin=io.BytesIO(big_stream(20)), jobs=2)
     assert calls

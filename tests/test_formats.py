@@ -1,6 +1,6 @@
 """CI report formats (issue 5): SARIF 2.1.0 valid by the OASIS schema and as GitHub code
 scanning reads it, JUnit XML as GitLab reads it, GitHub Actions workflow commands escaped as
-the runner unescapes them. The renderers are pure functions of `report_data`'s dict."""
+the runner unescapes them. The renderers are pure functions of the model's RunResult."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
 
-from kubectl_podsec import __version__, formats
+from kubectl_podsec import __version__
 from kubectl_podsec.checks import ALL_CHECKS
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.report import report_data
+from kubectl_podsec.model import Finding, InputError, LiveFacts, Location, ObjectVerdict, RunResult, Suppression
+from kubectl_podsec.reports import github as formats_github
+from kubectl_podsec.reports.data import check_data
+from kubectl_podsec.reports.junit import render_junit
+from kubectl_podsec.reports.sarif import render_sarif
 from kubectl_podsec.scan import scan
+from kubectl_podsec.usecases import check_result
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text("utf-8"))
@@ -58,12 +64,20 @@ spec:
 """
 
 
-def data_for(specs, gate: str = "restricted", **kwargs) -> dict:
-    return report_data(scan([str(s) for s in specs], PolicyVersion(None), **kwargs), Level.parse(gate))
+def data_for(specs, gate: str = "restricted", **kwargs) -> RunResult:
+    return check_result(scan([str(s) for s in specs], PolicyVersion(None), **kwargs), Level.parse(gate))
 
 
-def sarif(data: dict, root=".") -> dict:
-    text = formats.render_sarif(data, ALL_CHECKS, root=str(root))
+def hand_made(source: str, reason: str, detail: str, errors=(), namespace: str = "ns", at=(7, 9)) -> RunResult:
+    """One Pod at baseline with one restricted finding at `at` (line, column)."""
+    finding = Finding(Level.RESTRICTED, "runAsNonRoot", reason, detail, (Location("spec", *at, "spec"),))
+    obj = ObjectVerdict(source, 0, None, 3, 5, "v1", "Pod", namespace, "x", Level.BASELINE,
+                        ((Level.BASELINE, True), (Level.RESTRICTED, False)), Level.BASELINE, (finding,))
+    return RunResult("latest", Level.RESTRICTED, (obj,), (), tuple(errors))
+
+
+def sarif(data: RunResult, root=".") -> dict:
+    text = render_sarif(data, ALL_CHECKS, root=str(root))
     document = json.loads(text)
     errors = sorted(VALIDATOR.iter_errors(document), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
@@ -111,7 +125,7 @@ def test_sarif_fixtures_valid_and_complete(monkeypatch):
     assert driver["informationUri"] == "https://github.com/kubectl-podsec/kubectl-podsec"
     assert run["invocations"] == [{"executionSuccessful": True}]
     # One result per violation that keeps a workload from the gate (restricted: all of them).
-    assert len(results(document)) == sum(len(o["violations"]) for o in data["objects"]) > 0
+    assert len(results(document)) == sum(len(o.findings) for o in data.objects) > 0
     for result in results(document):
         location = result["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"].startswith("fixtures/")
@@ -225,18 +239,15 @@ def test_sarif_outside_root_is_an_absolute_uri(tmp_path):
     assert location["artifactLocation"] == {"uri": path.as_uri()}
 
 
-def live_data(tmp_path) -> dict:
+def live_data(tmp_path) -> RunResult:
     """What `check TYPE/NAME` reports: source "cluster", no document, no positions."""
     data = data_for([write(tmp_path, "pod.yaml", PRIVILEGED_POD)])
-    for obj in data["objects"]:
-        obj.update(source="cluster", document=None, line=None, column=None, owner=None, pods=1)
-        for violation in obj["violations"]:
-            violation.update(line=None, column=None)
-            for location in violation["locations"]:
-                location.update(line=None, column=None)
-    data["errors"] = [{"source": "cluster", "document": None, "line": None, "column": None,
-                       "message": 'deployments.apps is forbidden: User "dev" cannot list resource'}]
-    return data
+    objects = tuple(replace(
+        obj, source="cluster", document=None, line=None, column=None, live=LiveFacts(None, 1),
+        findings=tuple(replace(f, locations=tuple(replace(loc, line=None, column=None) for loc in f.locations))
+                       for f in obj.findings)) for obj in data.objects)
+    errors = (InputError("cluster", None, None, None, 'deployments.apps is forbidden: User "dev" cannot list resource'),)
+    return replace(data, objects=objects, errors=errors)
 
 
 def test_sarif_live_objects_get_logical_locations(tmp_path):
@@ -254,8 +265,8 @@ def test_sarif_live_objects_get_logical_locations(tmp_path):
 # --- JUnit --------------------------------------------------------------------------------------
 
 
-def junit(data: dict) -> ET.Element:
-    text = formats.render_junit(data)
+def junit(data: RunResult) -> ET.Element:
+    text = render_junit(data)
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     return ET.fromstring(text.encode("utf-8"))
 
@@ -266,13 +277,13 @@ def test_junit_fixtures(monkeypatch):
     root = junit(data)
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    sources = sorted({o["source"] for o in data["objects"]} | {s["source"] for s in data["skipped"]})
+    sources = sorted({o.source for o in data.objects} | {s.source for s in data.skipped})
     assert sorted(s.get("name") for s in suites) == sources
     cases = root.findall("testsuite/testcase")
-    assert len(cases) == len(data["objects"]) == int(root.get("tests"))
-    failing = [o for o in data["objects"] if o["highest"] != "restricted"]
+    assert len(cases) == len(data.objects) == int(root.get("tests"))
+    failing = [o for o in data.objects if o.highest != Level.RESTRICTED]
     assert int(root.get("failures")) == len(failing) == sum(int(s.get("failures")) for s in suites)
-    assert len(root.findall(".//failure")) == sum(len(o["violations"]) for o in data["objects"])
+    assert len(root.findall(".//failure")) == sum(len(o.findings) for o in data.objects)
     for suite in suites:
         assert int(suite.get("tests")) == len(suite.findall("testcase"))
         assert int(suite.get("failures")) == sum(1 for c in suite.findall("testcase") if c.find("failure") is not None)
@@ -322,12 +333,7 @@ def test_junit_live_objects(tmp_path):
 
 
 def test_junit_escapes_markup():
-    data = {"policyVersion": "latest", "level": "restricted", "skipped": [], "errors": [], "objects": [{
-        "source": "a&b<c>.yaml", "document": 0, "item": None, "line": 1, "column": 1, "kind": "Pod",
-        "name": "x", "namespace": None, "highest": "baseline",
-        "violations": [{"level": "restricted", "check": "runAsNonRoot", "reason": 'r "<&>"',
-                        "detail": "d ]]> \u00e9", "field": "spec", "path": "spec", "line": 2, "column": 3,
-                        "locations": []}]}]}
+    data = hand_made("a&b<c>.yaml", 'r "<&>"', "d ]]> \u00e9", namespace="", at=(2, 3))
     root = junit(data)
     failure = root.find("testsuite/testcase/failure")
     assert failure.get("message") == 'runAsNonRoot: r "<&>"'
@@ -340,7 +346,7 @@ def test_junit_control_characters_from_json(tmp_path):
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [container]}}
     path = write(tmp_path, "pod.json", json.dumps(manifest))
     data = data_for([path], "baseline")
-    assert "\x01" in data["objects"][0]["violations"][0]["detail"]
+    assert "\x01" in data.objects[0].findings[0].detail
     failure = junit(data).find("testsuite/testcase/failure")
     assert failure.text.startswith('container "a\ufffdb" must not set')
 
@@ -371,26 +377,21 @@ def parse_command(line: str) -> tuple:
 def test_github_lines(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "k8s/pod.yaml", PRIVILEGED_POD)
-    text = formats.render_github(data_for(["k8s/pod.yaml"], "baseline"))
+    text = formats_github.render_github(data_for(["k8s/pod.yaml"], "baseline"))
     assert text == ("::error file=k8s/pod.yaml,line=11,col=9,title=podsec privileged::Pod/web (shop): "
                     'privileged (container "app" must not set securityContext.privileged=true)\n')
-    assert len(formats.render_github(data_for(["k8s/pod.yaml"])).splitlines()) == 5
-    assert formats.render_github(data_for(["k8s/pod.yaml"], "privileged")) == ""
+    assert len(formats_github.render_github(data_for(["k8s/pod.yaml"])).splitlines()) == 5
+    assert formats_github.render_github(data_for(["k8s/pod.yaml"], "privileged")) == ""
     # An absolute path inside the root is given relative to it.
-    absolute = formats.render_github(data_for([tmp_path / "k8s" / "pod.yaml"], "baseline"))
+    absolute = formats_github.render_github(data_for([tmp_path / "k8s" / "pod.yaml"], "baseline"))
     assert absolute.startswith("::error file=k8s/pod.yaml,")
 
 
 def test_github_escaping():
     detail = 'container "a,b" must: 100% \r\nnot'
-    data = {"policyVersion": "latest", "level": "restricted", "skipped": [], "objects": [{
-        "source": "dir/we,ird:name%.yaml", "document": 0, "item": None, "line": 3, "column": 5, "kind": "Pod",
-        "name": "x", "namespace": "ns", "highest": "baseline",
-        "violations": [{"level": "restricted", "check": "runAsNonRoot", "reason": "r:1,2", "detail": detail,
-                        "field": "spec", "path": "spec", "line": 7, "column": 9, "locations": []}]}],
-        "errors": [{"source": "bad:1,x.yaml", "document": 0, "line": 2, "column": 4, "message": "bad\nvalue: 50%"},
-                   {"source": "cluster", "document": None, "line": None, "column": None, "message": "forbidden"}]}
-    lines = formats.render_github(data).splitlines()
+    data = hand_made("dir/we,ird:name%.yaml", "r:1,2", detail, errors=(
+        InputError("bad:1,x.yaml", 0, 2, 4, "bad\nvalue: 50%"), InputError("cluster", None, None, None, "forbidden")))
+    lines = formats_github.render_github(data).splitlines()
     assert lines[0] == ("::error file=dir/we%2Cird%3Aname%25.yaml,line=7,col=9,title=podsec runAsNonRoot::"
                         'Pod/x (ns): r:1,2 (container "a,b" must: 100%25 %0D%0Anot)')
     command, props, message = parse_command(lines[0])
@@ -404,7 +405,7 @@ def test_github_escaping():
 
 
 def test_github_live_objects_have_no_file(tmp_path):
-    lines = formats.render_github(live_data(tmp_path)).splitlines()
+    lines = formats_github.render_github(live_data(tmp_path)).splitlines()
     assert len(lines) == 6
     for line in lines:
         _, props, _ = parse_command(line)
@@ -413,16 +414,18 @@ def test_github_live_objects_have_no_file(tmp_path):
 
 
 def test_escape_functions():
-    assert formats.escape_data("a%b\r\nc:d,e") == "a%25b%0D%0Ac:d,e"
-    assert formats.escape_property("a%b\r\nc:d,e") == "a%25b%0D%0Ac%3Ad%2Ce"
+    assert formats_github.escape_data("a%b\r\nc:d,e") == "a%25b%0D%0Ac:d,e"
+    assert formats_github.escape_property("a%b\r\nc:d,e") == "a%25b%0D%0Ac%3Ad%2Ce"
 
 
-def suppressed_data(tmp_path) -> dict:
+def suppressed_data(tmp_path) -> RunResult:
     """The privileged Pod at baseline, its one violation suppressed by an exemption."""
     data = data_for([write(tmp_path, "pod.yaml", PRIVILEGED_POD)], "baseline")
-    [violation] = [v for v in data["objects"][0]["violations"] if v["level"] == "baseline"]
-    violation["suppressed"] = {"by": "exemption", "reason": "debug pod, INC-42"}
-    return data
+    [obj] = data.objects
+    [violation] = [f for f in obj.findings if f.level == Level.BASELINE]
+    suppressed = replace(violation, suppressed=Suppression("exemption", "debug pod, INC-42"))
+    findings = tuple(suppressed if f is violation else f for f in obj.findings)
+    return replace(data, objects=(replace(obj, findings=findings),))
 
 
 def test_suppressed_violations_stay_visible_without_failing(tmp_path):
@@ -436,15 +439,15 @@ def test_suppressed_violations_stay_visible_without_failing(tmp_path):
     case = root.find("testsuite/testcase")
     assert case.find("failure") is None
     assert case.find("system-out").text.startswith("privileged: privileged (container")
-    [line] = formats.render_github(data, root=str(tmp_path)).splitlines()
+    [line] = formats_github.render_github(data, root=str(tmp_path)).splitlines()
     assert line.startswith("::notice file=pod.yaml,line=11,col=9,title=podsec privileged (suppressed)::Pod/web")
     assert line.endswith("; suppressed by exemption: debug pod, INC-42")
 
 
-@pytest.mark.parametrize("render", [lambda d: formats.render_sarif(d, ALL_CHECKS), formats.render_junit,
-                                    formats.render_github])
+@pytest.mark.parametrize("render", [lambda d: render_sarif(d, ALL_CHECKS), render_junit,
+                                    formats_github.render_github])
 def test_renderers_do_not_change_the_data(render, tmp_path):
     data = data_for([write(tmp_path, "pod.yaml", PRIVILEGED_POD)])
-    before = json.dumps(data, sort_keys=True)
+    before = json.dumps(check_data(data), sort_keys=True)
     render(data)
-    assert json.dumps(data, sort_keys=True) == before
+    assert json.dumps(check_data(data), sort_keys=True) == before

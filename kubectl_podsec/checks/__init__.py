@@ -8,88 +8,43 @@ restricted variant. Results are ordered baseline IDs (bytewise) then restricted 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Optional
+from typing import Optional
 
+from kubectl_podsec.checks import (
+    allow_privilege_escalation,
+    app_armor_profile,
+    capabilities_baseline,
+    capabilities_restricted,
+    host_namespaces,
+    host_path_volumes,
+    host_ports,
+    host_probes_and_host_lifecycle,
+    privileged,
+    proc_mount,
+    proc_mount_restricted,
+    restricted_volumes,
+    run_as_non_root,
+    run_as_user,
+    se_linux_options,
+    seccomp_profile_baseline,
+    seccomp_profile_restricted,
+    sysctls,
+    windows_host_process,
+)
+# The value types, for the registry's users; the checks themselves import checks.types.
+from kubectl_podsec.checks.types import (  # noqa: F401
+    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, VersionedCheck,
+)
 from kubectl_podsec.levels import Level, Version
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    allowed: bool
-    reason: str = ""
-    detail: str = ""
-    # Pod-relative paths of the offending fields (or of the field that must be set).
-    paths: tuple = ()
-
-
-ALLOWED = CheckResult(True)
-
-CheckFn = Callable[[dict, dict], CheckResult]
-
-
-@dataclass(frozen=True)
-class VersionedCheck:
-    minimum_version: Version
-    check_pod: CheckFn
-    override_check_ids: tuple = ()
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    level: Level
-    versions: tuple
-    doc: str = ""
-    # What `fix` does about it: "safe", "unsafe" or "never" (a human must decide).
-    fix_safety: str = "never"
-    # What applying the fix can break at run time: what a reviewer should test.
-    fix_risk: str = ""
-    fix: Optional[Callable] = field(default=None, compare=False)
-
-    def variant_at(self, version: Version) -> Optional[VersionedCheck]:
-        active = None
-        for variant in self.versions:
-            if variant.minimum_version <= version:
-                active = variant
-        return active
-
-
-def _load_all() -> tuple:
-    from kubectl_podsec.checks import (
-        allow_privilege_escalation,
-        app_armor_profile,
-        capabilities_baseline,
-        capabilities_restricted,
-        host_namespaces,
-        host_path_volumes,
-        host_ports,
-        host_probes_and_host_lifecycle,
-        privileged,
-        proc_mount,
-        proc_mount_restricted,
-        restricted_volumes,
-        run_as_non_root,
-        run_as_user,
-        se_linux_options,
-        seccomp_profile_baseline,
-        seccomp_profile_restricted,
-        sysctls,
-        windows_host_process,
-    )
-
-    modules = (
-        app_armor_profile, capabilities_baseline, host_namespaces, host_path_volumes, host_ports,
-        host_probes_and_host_lifecycle, privileged, proc_mount, se_linux_options,
-        seccomp_profile_baseline, sysctls, windows_host_process, allow_privilege_escalation,
-        capabilities_restricted, proc_mount_restricted, restricted_volumes, run_as_non_root,
-        run_as_user, seccomp_profile_restricted,
-    )
-    return tuple(module.CHECK for module in modules)
-
-
-ALL_CHECKS: tuple = _load_all()
+ALL_CHECKS: tuple = tuple(module.CHECK for module in (
+    app_armor_profile, capabilities_baseline, host_namespaces, host_path_volumes, host_ports,
+    host_probes_and_host_lifecycle, privileged, proc_mount, se_linux_options,
+    seccomp_profile_baseline, sysctls, windows_host_process, allow_privilege_escalation,
+    capabilities_restricted, proc_mount_restricted, restricted_volumes, run_as_non_root,
+    run_as_user, seccomp_profile_restricted,
+))
 BY_ID = {check.id: check for check in ALL_CHECKS}
 
 
@@ -128,3 +83,23 @@ def checks_for(level: Level, version: Version) -> tuple:
     baseline = sorted((p for p in active if p[0].level == Level.BASELINE), key=lambda p: p[0].id.encode())
     restricted = sorted((p for p in active if p[0].level == Level.RESTRICTED), key=lambda p: p[0].id.encode())
     return tuple(baseline + restricted)
+
+
+def _overrides(checks) -> dict:
+    """baseline check id -> the restricted check that replaces it (at some version)."""
+    return {overridden: check.id for check in checks for variant in check.versions
+            for overridden in variant.override_check_ids}
+
+
+_REPLACED_BY = _overrides(ALL_CHECKS)
+
+
+def replaced_by(check_id: str) -> Optional[str]:
+    """The restricted check that replaces `check_id` at restricted level, if any: its fix
+    covers the baseline check's findings too."""
+    return _REPLACED_BY.get(check_id)
+
+
+def replaces(check_id: str) -> Optional[str]:
+    """The baseline check that `check_id` replaces at restricted level, if any."""
+    return next((baseline for baseline, restricted in _REPLACED_BY.items() if restricted == check_id), None)

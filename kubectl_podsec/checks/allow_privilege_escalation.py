@@ -1,20 +1,21 @@
-"""allowPrivilegeEscalation (restricted, v1.8+; Windows pods exempt from v1.25)
+"""The allowPrivilegeEscalation control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, is_windows, security_context
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "v1.8+; Windows pods exempt from v1.25"
+STANDARD = """\
 Privilege escalation (such as via set-user-ID or set-group-ID file mode) should not be allowed.
 
 Restricted fields:
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.allowPrivilegeEscalation
-Allowed values: false (unset is not allowed)
-
-Fix (safe): set `allowPrivilegeEscalation: false` on every container that leaves it unset;
+Allowed values: false (unset is not allowed)"""
+FIX_TEXT = """\
+set `allowPrivilegeEscalation: false` on every container that leaves it unset;
 (unsafe) change an explicit `true`. Not applied where the container is privileged or adds
-CAP_SYS_ADMIN (the API server rejects that combination), nor on Windows pods.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, is_windows, security_context
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+CAP_SYS_ADMIN (the API server rejects that combination), nor on Windows pods."""
 
 
 def _check_1_8(meta: dict, spec: dict) -> CheckResult:
@@ -55,5 +56,5 @@ CHECK_ID = "allowPrivilegeEscalation"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(8), _check_1_8),
     VersionedCheck(Version(25), _check_1_25),
-), doc=__doc__, fix=fix, fix_safety="safe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.SAFE,
     fix_risk="setuid and setgid programs (sudo, su, ping in some images) no longer gain privileges; a process that relies on them fails")

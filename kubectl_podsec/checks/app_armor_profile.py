@@ -1,5 +1,15 @@
-"""appArmorProfile (baseline, all versions)
+"""The appArmorProfile control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
+    security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions"
+STANDARD = """\
 On supported hosts, the RuntimeDefault AppArmor profile is applied by default. The baseline
 policy should prevent overriding or disabling the default AppArmor profile, or restrict
 overrides to an allowed set of profiles.
@@ -13,18 +23,9 @@ Allowed values:
   annotation: "", runtime/default, localhost/*
 
 Versions: the field checks apply at every policy version (library 0.30 added them
-retroactively); every annotation with the prefix counts, whatever container it names.
-
-Fix (unsafe): remove the forbidden profile (the runtime default then applies).
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
-    security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+retroactively); every annotation with the prefix counts, whatever container it names."""
+FIX_TEXT = """\
+remove the forbidden profile (the runtime default then applies)."""
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 ALLOWED_TYPES = ("RuntimeDefault", "Localhost")
@@ -85,5 +86,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "appArmorProfile"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe",
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the runtime's default AppArmor profile confines the container: some writes to /proc and /sys, mounts and ptrace are denied")

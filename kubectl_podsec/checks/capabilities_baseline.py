@@ -1,20 +1,21 @@
-"""capabilities_baseline (baseline, all versions; replaced by capabilities_restricted in restricted from v1.22)
+"""The capabilities_baseline control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; replaced by capabilities_restricted in restricted from v1.22"
+STANDARD = """\
 Adding additional capabilities beyond those listed below must be disallowed.
 
 Restricted fields:
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add
 Allowed values: undefined/nil, AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD,
   NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT
-  (exact and case-sensitive: "chown" and "CAP_CHOWN" are not allowed)
-
-Fix (unsafe): remove the capabilities outside the allowed list from `add`.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+  (exact and case-sensitive: "chown" and "CAP_CHOWN" are not allowed)"""
+FIX_TEXT = """\
+remove the capabilities outside the allowed list from `add`."""
 
 ALLOWED_CAPABILITIES = frozenset((
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
@@ -53,5 +54,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "capabilities_baseline"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe",
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the container loses the capabilities it asked for (NET_ADMIN, SYS_TIME, ...); what needs them fails with EPERM")

@@ -1,5 +1,14 @@
-"""capabilities_restricted (restricted, v1.22+; replaces capabilities_baseline; Windows pods exempt from v1.25)
+"""The capabilities_restricted control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, is_windows, join_quote, security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "v1.22+; replaces capabilities_baseline; Windows pods exempt from v1.25"
+STANDARD = """\
 Containers must drop ALL capabilities, and are only permitted to add back the
 NET_BIND_SERVICE capability.
 
@@ -9,19 +18,11 @@ Restricted fields:
 Allowed values:
   drop: any list that includes the exact string ALL (dropping every capability by name does
         not count)
-  add: undefined/nil, NET_BIND_SERVICE
-
-Fix (safe): add ALL to `drop`, keeping the drops already listed and an allowed
+  add: undefined/nil, NET_BIND_SERVICE"""
+FIX_TEXT = """\
+add ALL to `drop`, keeping the drops already listed and an allowed
 `add: [NET_BIND_SERVICE]`; (unsafe) remove the other added capabilities. Not applied on
-Windows pods.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, is_windows, join_quote, security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+Windows pods."""
 
 ALLOWED_ADD = "NET_BIND_SERVICE"
 
@@ -74,5 +75,5 @@ CHECK_ID = "capabilities_restricted"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(22), _check_1_22, override_check_ids=("capabilities_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("capabilities_baseline",)),
-), doc=__doc__, fix=fix, fix_safety="safe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.SAFE,
     fix_risk="drop: [ALL] also removes CHOWN, SETUID, SETGID, DAC_OVERRIDE and NET_BIND_SERVICE: images that start as root and switch users or chown files (the official nginx and postgres images) fail, and binding a port below 1024 needs NET_BIND_SERVICE added back")

@@ -1,15 +1,16 @@
-"""hostNamespaces (baseline, all versions)
+"""The hostNamespaces control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions"
+STANDARD = """\
 Sharing the host namespaces must be disallowed.
 
 Restricted fields: spec.hostNetwork, spec.hostPID, spec.hostIPC
-Allowed values: undefined/nil, false
-
-Fix (unsafe): remove the setting (the pod gets its own namespaces).
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.levels import Level, Version
+Allowed values: undefined/nil, false"""
+FIX_TEXT = """\
+remove the setting (the pod gets its own namespaces)."""
 
 FIELDS = ("hostNetwork", "hostPID", "hostIPC")
 
@@ -31,5 +32,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "hostNamespaces"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
-              doc=__doc__, fix=fix, fix_safety="unsafe",
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the pod no longer shares the node's network, process or IPC namespace: node agents and anything bound to node addresses stop working")

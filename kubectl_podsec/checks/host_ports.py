@@ -1,20 +1,21 @@
-"""hostPorts (baseline, all versions)
+"""The hostPorts control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions"
+STANDARD = """\
 HostPorts should be disallowed entirely (recommended) or restricted to a known list.
 
 Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].ports[*].hostPort
 Allowed values: undefined/nil, 0
 
 For a Pod with hostNetwork: true the API server copies each unset hostPort from containerPort
-before admission, so such a Pod also reports hostPort.
-
-Fix (unsafe): remove hostPort (expose the port through a Service instead).
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+before admission, so such a Pod also reports hostPort."""
+FIX_TEXT = """\
+remove hostPort (expose the port through a Service instead)."""
 
 
 def _check_1_0(meta: dict, spec: dict) -> CheckResult:
@@ -50,6 +51,7 @@ def fix(plan) -> None:
 
 
 CHECK_ID = "hostPorts"
-CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe",
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix,
+              fix_safety=Safety.UNSAFE,
               fix_risk="the port is no longer reachable on the node's address; expose it with a Service instead")

@@ -1,19 +1,20 @@
-"""hostProbesAndHostLifecycle (baseline, v1.34+)
+"""The hostProbesAndHostLifecycle control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "v1.34+"
+STANDARD = """\
 Probes and lifecycle handlers must not target a host other than the pod itself.
 
 Restricted fields:
   spec.{initContainers,containers,ephemeralContainers}[*].{livenessProbe,readinessProbe,startupProbe}.{httpGet,tcpSocket}.host
   spec.{initContainers,containers,ephemeralContainers}[*].lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host
-Allowed values: undefined/nil, "" (any other value, localhost included, is forbidden)
-
-Fix (unsafe): remove `host` (the probe then targets the pod IP).
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+Allowed values: undefined/nil, "" (any other value, localhost included, is forbidden)"""
+FIX_TEXT = """\
+remove `host` (the probe then targets the pod IP)."""
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HANDLERS = ("postStart", "preStop")
@@ -64,5 +65,5 @@ def fix(plan) -> None:
 
 CHECK_ID = "hostProbesAndHostLifecycle"
 CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(34), _check_1_34),),
-              doc=__doc__, fix=fix, fix_safety="unsafe",
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the probe or hook then targets the pod's own IP rather than the host it named")

@@ -1,18 +1,19 @@
-"""privileged (baseline, all versions)
+"""The privileged control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions"
+STANDARD = """\
 Privileged Pods disable most security mechanisms and must be disallowed.
 
 Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].securityContext.privileged
-Allowed values: undefined/nil, false
-
-Fix (unsafe): set `privileged: false`; not for a container that mounts a volume with
-`mountPropagation: Bidirectional`, which the API server allows only in privileged containers.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+Allowed values: undefined/nil, false"""
+FIX_TEXT = """\
+set `privileged: false`; not for a container that mounts a volume with
+`mountPropagation: Bidirectional`, which the API server allows only in privileged containers."""
 
 
 def _check_1_0(meta: dict, spec: dict) -> CheckResult:
@@ -44,6 +45,7 @@ def fix(plan) -> None:
 
 
 CHECK_ID = "privileged"
-CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe",
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix,
+              fix_safety=Safety.UNSAFE,
               fix_risk="host devices and most kernel interfaces become unavailable: CNI and CSI plugins, drivers and node agents usually need them")

@@ -1,22 +1,23 @@
-"""procMount (baseline, all versions; replaced by procMount_restricted in restricted from v1.35)
+"""The procMount control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, join_quote, security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; replaced by procMount_restricted in restricted from v1.35"
+STANDARD = """\
 The default /proc masks are set up to reduce attack surface, and should be required.
 
 Restricted fields: spec.{initContainers,containers,ephemeralContainers}[*].securityContext.procMount
 Allowed values: undefined/nil, Default
 
 Versions: from v1.35 a pod with `spec.hostUsers: false` (its own user namespace) may use any
-procMount at baseline.
-
-Fix (unsafe): remove `procMount: Unmasked`.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, join_quote, security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+procMount at baseline."""
+FIX_TEXT = """\
+remove `procMount: Unmasked`."""
 
 
 def check_proc_mount(meta: dict, spec: dict) -> CheckResult:
@@ -50,5 +51,5 @@ CHECK_ID = "procMount"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), check_proc_mount),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="unsafe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the container's /proc is masked again: nested container runtimes and tools that read masked paths fail")

@@ -1,20 +1,21 @@
-"""restrictedVolumes (restricted, all versions; replaces hostPathVolumes)
+"""The restrictedVolumes control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, VersionedCheck
+from kubectl_podsec.checks.util import join_quote, pluralize
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; replaces hostPathVolumes"
+STANDARD = """\
 The restricted policy only permits the following volume types.
 
 Restricted fields: spec.volumes[*]
 Allowed values: every volume must set one of configMap, csi, downwardAPI, emptyDir, ephemeral,
   image, persistentVolumeClaim, projected, secret.
-A volume with no source at all is defaulted to emptyDir by the API server, and allowed.
-
-Fix (never): a human must replace the volume: persistentVolumeClaim for storage, configMap or
+A volume with no source at all is defaulted to emptyDir by the API server, and allowed."""
+FIX_TEXT = """\
+a human must replace the volume: persistentVolumeClaim for storage, configMap or
 secret for configuration, emptyDir for scratch space, a CSI driver or ephemeral volume for
-anything else.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import join_quote, pluralize
-from kubectl_podsec.levels import Level, Version
+anything else."""
 
 ALLOWED_SOURCES = (
     "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim",
@@ -54,4 +55,4 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 CHECK = Check("restrictedVolumes", Level.RESTRICTED, (
     VersionedCheck(Version(0), _check_1_0, override_check_ids=("hostPathVolumes",)),
-), doc=__doc__)
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT)

@@ -1,24 +1,25 @@
-"""runAsNonRoot (restricted, all versions; pods with hostUsers: false exempt from v1.35)
+"""The runAsNonRoot control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; pods with hostUsers: false exempt from v1.35"
+STANDARD = """\
 Containers must be required to run as non-root users.
 
 Restricted fields:
   spec.securityContext.runAsNonRoot
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsNonRoot
 Allowed values: true. A container may leave it unset when the pod sets it to true; an
-explicit false anywhere fails, and runAsUser: 1000 does not satisfy it.
-
-Fix (safe): set `runAsNonRoot: true` at pod level, unless a container or the pod runs as
+explicit false anywhere fails, and runAsUser: 1000 does not satisfy it."""
+FIX_TEXT = """\
+set `runAsNonRoot: true` at pod level, unless a container or the pod runs as
 user 0 (then the workload would not start; a human must choose a user); (unsafe) also change
-explicit `false` values.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+explicit `false` values."""
 
 POD_PATH = ("spec", "securityContext", "runAsNonRoot")
 
@@ -81,5 +82,5 @@ CHECK_ID = "runAsNonRoot"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="safe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.SAFE,
     fix_risk="an image that runs as root (no USER, or USER 0 or root) is refused by the kubelet with CreateContainerConfigError: set runAsUser to a non-root UID the image supports")

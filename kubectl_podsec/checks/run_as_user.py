@@ -1,22 +1,23 @@
-"""runAsUser (restricted, v1.23+; pods with hostUsers: false exempt from v1.35)
+"""The runAsUser control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "v1.23+; pods with hostUsers: false exempt from v1.35"
+STANDARD = """\
 Containers must not set runAsUser to 0.
 
 Restricted fields:
   spec.securityContext.runAsUser
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsUser
-Allowed values: any non-zero value, undefined/nil
-
-Fix (unsafe): remove `runAsUser: 0` (the image's user then applies, which runAsNonRoot
-requires to be non-root). The right user is a human's choice.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+Allowed values: any non-zero value, undefined/nil"""
+FIX_TEXT = """\
+remove `runAsUser: 0` (the image's user then applies, which runAsNonRoot
+requires to be non-root). The right user is a human's choice."""
 
 
 def _check_1_23(meta: dict, spec: dict) -> CheckResult:
@@ -53,5 +54,5 @@ CHECK_ID = "runAsUser"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(23), _check_1_23),
     VersionedCheck(Version(35), _check_1_35),
-), doc=__doc__, fix=fix, fix_safety="unsafe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the image's own USER applies instead; if that is root, runAsNonRoot stops the container")

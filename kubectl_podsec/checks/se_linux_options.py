@@ -1,5 +1,14 @@
-"""seLinuxOptions (baseline, all versions; v1.31 also allows container_engine_t)
+"""The seLinuxOptions control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, join_quote, pluralize, pod_security_context, security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; v1.31 also allows container_engine_t"
+STANDARD = """\
 Setting the SELinux type is restricted, and setting a custom SELinux user or role option is
 forbidden.
 
@@ -10,17 +19,9 @@ Allowed values:
   type: undefined/"", container_t, container_init_t, container_kvm_t,
         container_engine_t (v1.31+)
   user, role: undefined/""
-  (level is not checked)
-
-Fix (unsafe): remove the forbidden type, user and role.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, join_quote, pluralize, pod_security_context, security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+  (level is not checked)"""
+FIX_TEXT = """\
+remove the forbidden type, user and role."""
 
 TYPES_1_0 = frozenset(("", "container_t", "container_init_t", "container_kvm_t"))
 TYPES_1_31 = TYPES_1_0 | {"container_engine_t"}
@@ -71,24 +72,29 @@ def _checker(allowed_types: frozenset):
 
 
 
-def fix(plan) -> None:
-    allowed = TYPES_1_31
-    places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(plan.spec))]
-    places += [(path + ("securityContext", "seLinuxOptions"), context) for _, path, context in container_contexts(plan)]
-    for path, context in places:
-        options = context.get("seLinuxOptions")
-        if options is None:
-            continue
-        if options.get("type", "") not in allowed:
-            plan.remove(CHECK_ID, path + ("type",))
-        for key in ("user", "role"):
-            if options.get(key):
-                plan.remove(CHECK_ID, path + (key,))
+def _fixer(allowed_types: frozenset):
+    # The fix removes what the variant being fixed for forbids: container_engine_t stays
+    # from v1.31 and goes before it.
+    def fix(plan) -> None:
+        places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(plan.spec))]
+        places += [(path + ("securityContext", "seLinuxOptions"), context)
+                   for _, path, context in container_contexts(plan)]
+        for path, context in places:
+            options = context.get("seLinuxOptions")
+            if options is None:
+                continue
+            if options.get("type", "") not in allowed_types:
+                plan.remove(CHECK_ID, path + ("type",))
+            for key in ("user", "role"):
+                if options.get(key):
+                    plan.remove(CHECK_ID, path + (key,))
+
+    return fix
 
 
 CHECK_ID = "seLinuxOptions"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
-    VersionedCheck(Version(0), _checker(TYPES_1_0)),
-    VersionedCheck(Version(31), _checker(TYPES_1_31)),
-), doc=__doc__, fix=fix, fix_safety="unsafe",
+    VersionedCheck(Version(0), _checker(TYPES_1_0), fix=_fixer(TYPES_1_0)),
+    VersionedCheck(Version(31), _checker(TYPES_1_31), fix=_fixer(TYPES_1_31)),
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix_safety=Safety.UNSAFE,
     fix_risk="the container runs with the default SELinux type, user and role: access that relied on the custom label is denied on SELinux hosts")

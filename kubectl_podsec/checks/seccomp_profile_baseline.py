@@ -1,5 +1,15 @@
-"""seccompProfile_baseline (baseline, all versions; annotations to v1.18, fields from v1.19; replaced by seccompProfile_restricted in restricted from v1.19)
+"""The seccompProfile_baseline control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
+    security_context,
+)
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; annotations to v1.18, fields from v1.19; replaced by seccompProfile_restricted in restricted from v1.19"
+STANDARD = """\
 Seccomp profile must not be explicitly set to Unconfined.
 
 v1.0-v1.18 (annotations only):
@@ -9,19 +19,10 @@ v1.0-v1.18 (annotations only):
 v1.19+ (fields only; the annotations are ignored):
   Restricted fields: spec.securityContext.seccompProfile.type,
     spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
-  Allowed values: undefined/nil, RuntimeDefault, Localhost
-
-Fix (unsafe): set the forbidden profile to RuntimeDefault. A legacy annotation of the same
-scope changes with the field (the API server rejects an annotation and a field that disagree).
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import (
-    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
-    security_context,
-)
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+  Allowed values: undefined/nil, RuntimeDefault, Localhost"""
+FIX_TEXT = """\
+set the forbidden profile to RuntimeDefault. A legacy annotation of the same
+scope changes with the field (the API server rejects an annotation and a field that disagree)."""
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
@@ -169,5 +170,5 @@ CHECK_ID = "seccompProfile_baseline"
 CHECK = Check(CHECK_ID, Level.BASELINE, (
     VersionedCheck(Version(0), _check_1_0),
     VersionedCheck(Version(19), _check_1_19),
-), doc=__doc__, fix=fix, fix_safety="unsafe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.UNSAFE,
     fix_risk="the runtime's default seccomp filter blocks rarely used syscalls (unshare, mount, ptrace, keyctl, ...): debuggers, sandboxes and some profilers fail; a Localhost profile can allow them")

@@ -1,5 +1,15 @@
-"""seccompProfile_restricted (restricted, v1.19+; replaces seccompProfile_baseline; Windows pods exempt from v1.25)
+"""The seccompProfile_restricted control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.seccomp_profile_baseline import (
+    POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
+    profile_for_annotation, set_profile,
+)
+from kubectl_podsec.checks.util import containers_phrase, is_windows
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "v1.19+; replaces seccompProfile_baseline; Windows pods exempt from v1.25"
+STANDARD = """\
 Seccomp profile must be explicitly set to one of the allowed values. Both the Unconfined
 profile and the absence of a profile are prohibited.
 
@@ -7,21 +17,12 @@ Restricted fields:
   spec.securityContext.seccompProfile.type
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
 Allowed values: RuntimeDefault, Localhost. A valid pod-level type covers the containers that
-leave it unset; an invalid one covers nothing.
-
-Fix (safe): set `seccompProfile.type: RuntimeDefault` at pod level, or the profile that the
+leave it unset; an invalid one covers nothing."""
+FIX_TEXT = """\
+set `seccompProfile.type: RuntimeDefault` at pod level, or the profile that the
 pod's legacy annotation names (`localhost/NAME` gives `type: Localhost` with
 `localhostProfile: NAME`); (unsafe) replace an explicit Unconfined, field or annotation, with
-RuntimeDefault, keeping the annotation and the field in step. Not applied on Windows pods.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.seccomp_profile_baseline import (
-    POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
-    profile_for_annotation, set_profile,
-)
-from kubectl_podsec.checks.util import containers_phrase, is_windows
-from kubectl_podsec.levels import Level, Version
+RuntimeDefault, keeping the annotation and the field in step. Not applied on Windows pods."""
 
 POD_PATH = ("spec", "securityContext", "seccompProfile", "type")
 
@@ -65,5 +66,5 @@ CHECK_ID = "seccompProfile_restricted"
 CHECK = Check(CHECK_ID, Level.RESTRICTED, (
     VersionedCheck(Version(19), _check_1_19, override_check_ids=("seccompProfile_baseline",)),
     VersionedCheck(Version(25), _check_1_25, override_check_ids=("seccompProfile_baseline",)),
-), doc=__doc__, fix=fix, fix_safety="safe",
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix, fix_safety=Safety.SAFE,
     fix_risk="the runtime's default seccomp filter blocks rarely used syscalls (unshare, mount, ptrace, keyctl, ...): debuggers, sandboxes and some profilers fail; a Localhost profile can allow them")

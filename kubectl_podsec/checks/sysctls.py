@@ -1,5 +1,11 @@
-"""sysctls (baseline, all versions; the allowed set grows at v1.27, v1.29, v1.32 and v1.37)
+"""The sysctls control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import pod_security_context
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions; the allowed set grows at v1.27, v1.29, v1.32 and v1.37"
+STANDARD = """\
 Sysctls can disable security mechanisms or affect all containers on a host, and should be
 disallowed except for an allowed "safe" subset. A sysctl is considered safe if it is
 namespaced in the container or the Pod, and it is isolated from other Pods or processes on
@@ -14,14 +20,9 @@ Allowed values: undefined/nil, and
   net.ipv4.tcp_keepalive_probes (v1.29+)
   net.ipv4.tcp_rmem, net.ipv4.tcp_wmem (v1.32+)
   net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat (v1.37+)
-Names match exactly: the `/`-separated spelling is not allowed. Values are not checked.
-
-Fix (unsafe): remove the forbidden sysctls.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import pod_security_context
-from kubectl_podsec.levels import Level, Version
+Names match exactly: the `/`-separated spelling is not allowed. Values are not checked."""
+FIX_TEXT = """\
+remove the forbidden sysctls."""
 
 ALLOWED_1_0 = frozenset((
     "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
@@ -51,25 +52,23 @@ def _checker(allowed: frozenset):
     return check
 
 
-def allowed_at(version: Version) -> frozenset:
-    for minimum, names in ((37, ALLOWED_1_37), (32, ALLOWED_1_32), (29, ALLOWED_1_29), (27, ALLOWED_1_27)):
-        if version >= Version(minimum):
-            return names
-    return ALLOWED_1_0
+# The allowed set of each policy version that changes it: the checks and the fixes both.
+VERSIONS = ((0, ALLOWED_1_0), (27, ALLOWED_1_27), (29, ALLOWED_1_29), (32, ALLOWED_1_32), (37, ALLOWED_1_37))
 
 
+def _fixer(allowed: frozenset):
+    def fix(plan) -> None:
+        names = [s.get("name", "") for s in pod_security_context(plan.spec).get("sysctls") or ()]
+        bad = [name for name in names if name not in allowed]
+        if bad:
+            plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad],
+                              what=f"remove the sysctls {', '.join(bad)}")
 
-def fix(plan) -> None:
-    allowed = ALLOWED_1_37 if plan.version is None else allowed_at(plan.version)
-    names = [s.get("name", "") for s in pod_security_context(plan.spec).get("sysctls") or ()]
-    bad = [name for name in names if name not in allowed]
-    if bad:
-        plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad],
-                          what=f"remove the sysctls {', '.join(bad)}")
+    return fix
 
 
 CHECK_ID = "sysctls"
 CHECK = Check(CHECK_ID, Level.BASELINE, tuple(
-    VersionedCheck(Version(minor), _checker(allowed_at(Version(minor)))) for minor in (0, 27, 29, 32, 37)
-), doc=__doc__, fix=fix, fix_safety="unsafe",
+    VersionedCheck(Version(minor), _checker(names), fix=_fixer(names)) for minor, names in VERSIONS
+), summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix_safety=Safety.UNSAFE,
     fix_risk="the kernel parameter keeps the node's default: what it tuned for the workload behaves as untuned")

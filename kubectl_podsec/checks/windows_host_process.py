@@ -1,5 +1,12 @@
-"""windowsHostProcess (baseline, all versions)
+"""The windowsHostProcess control: the standard's text, its versioned checks and its fix."""
 
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.util import containers, containers_phrase, pod_security_context, security_context
+from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.levels import Level, Version
+
+SUMMARY = "all versions"
+STANDARD = """\
 Windows pods offer the ability to run HostProcess containers which enables privileged access
 to the Windows host machine. Privileged access to the host is disallowed in the baseline
 policy.
@@ -7,15 +14,9 @@ policy.
 Restricted fields:
   spec.securityContext.windowsOptions.hostProcess
   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.windowsOptions.hostProcess
-Allowed values: undefined/nil, false
-
-Fix (unsafe): remove `hostProcess: true`.
-"""
-
-from kubectl_podsec.checks import ALLOWED, Check, CheckResult, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, pod_security_context, security_context
-from kubectl_podsec.fixplan import container_contexts
-from kubectl_podsec.levels import Level, Version
+Allowed values: undefined/nil, false"""
+FIX_TEXT = """\
+remove `hostProcess: true`."""
 
 
 def _host_process(context: dict) -> bool:
@@ -51,6 +52,7 @@ def fix(plan) -> None:
 
 
 CHECK_ID = "windowsHostProcess"
-CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),), doc=__doc__, fix=fix,
-              fix_safety="unsafe",
+CHECK = Check(CHECK_ID, Level.BASELINE, (VersionedCheck(Version(0), _check_1_0),),
+              summary=SUMMARY, standard=STANDARD, fix_text=FIX_TEXT, fix=fix,
+              fix_safety=Safety.UNSAFE,
               fix_risk="the container no longer runs as a process on the Windows host: node agents and host installers stop working")

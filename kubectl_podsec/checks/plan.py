@@ -1,6 +1,6 @@
 """What `fix` changes, as data: a Plan records Edits against a pod's typed model.
 
-Each check module's `fix(plan)` asks for the changes its control needs. The plan applies
+Each check's `fix(plan)` asks for the changes its control needs. The plan applies
 them to the model at once, so that a later fix sees an earlier one (removing
 `privileged: true` makes `allowPrivilegeEscalation: false` possible), and records them as
 Edits with pod-relative paths; `patch.py` turns Edits into text splices.
@@ -11,25 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from kubectl_podsec.checks.types import Edit, Note
 from kubectl_podsec.checks.util import containers, is_windows, security_context
+from kubectl_podsec.paths import format_path
 
 MISSING = object()
-
-
-@dataclass(frozen=True)
-class Edit:
-    check: str
-    op: str  # "set", "remove", "append" (to a list) or "remove_items" (from a list)
-    path: tuple  # pod-relative
-    value: object = None  # new value, appended item, or removed items
-    old: object = None
-    safe: bool = True
-
-
-@dataclass(frozen=True)
-class Note:
-    check: str
-    message: str
 
 
 @dataclass
@@ -70,8 +56,6 @@ class Plan:
             self.notes.append(note)
 
     def dotted(self, path: tuple) -> str:
-        from kubectl_podsec.workloads import format_path
-
         return format_path(self.prefix + path)
 
     def set(self, check: str, path: tuple, value, safe: bool, what: str = "") -> bool:

@@ -1,0 +1,12 @@
+"""The one exception the use cases raise for the user to act on."""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad options or settings: the CLI prints `error: <message>` and exits 2. `said` are the
+    stderr lines the run had already produced (kubectl's warnings), printed first."""
+
+    def __init__(self, message: str, said=()):
+        super().__init__(message)
+        self.said = tuple(said)

@@ -1,0 +1,276 @@
+"""What a run found, as small frozen values: the one thing the renderers in `reports/` read.
+
+The core (scan, fix, live) produces these through the use cases (`usecases.py`); the
+renderers turn them into text, JSON, SARIF, JUnit or workflow commands and call nothing
+back. Levels stay `Level` values here; only a renderer turns them into words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from kubectl_podsec.levels import Level
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: `path` is the deepest part of the field that the document has (so
+    that it and line:column agree), `field` the field itself, which may be missing."""
+
+    path: Optional[str]
+    line: Optional[int]
+    column: Optional[int]
+    field: Optional[str]
+
+
+NOWHERE = Location(None, None, None, None)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    by: str  # "exemption", "baseline" or "admission"
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level  # the lowest level whose check set reports it
+    check: str
+    reason: str
+    detail: str
+    locations: tuple = ()  # Location, one per offending field
+    suppressed: Optional[Suppression] = None
+
+    @property
+    def first(self) -> Location:
+        return self.locations[0] if self.locations else NOWHERE
+
+
+@dataclass(frozen=True)
+class ModeVerdict:
+    """How a namespace's pod-security label for one mode (enforce, audit, warn) judges a
+    live object."""
+
+    level: Level
+    version: str
+    passes: bool
+    violations: tuple = ()  # check ids
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: Optional[str]
+    name: Optional[str]
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What only a live object has: its controller, how many pods it stands for, and the
+    namespace's verdicts per mode (enforce always when the labels are known, audit and warn
+    when set)."""
+
+    owner: Optional[Owner] = None
+    pods: int = 0
+    modes: tuple = ()  # (mode, ModeVerdict or None)
+
+    def mode(self, name: str) -> Optional[ModeVerdict]:
+        return dict(self.modes).get(name)
+
+
+@dataclass(frozen=True)
+class ObjectVerdict:
+    source: str
+    document: Optional[int]
+    item: Optional[int]
+    line: Optional[int]
+    column: Optional[int]
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    highest: Level
+    passes: tuple  # (Level, bool) for baseline and restricted
+    effective_highest: Level  # once suppressed findings no longer count
+    findings: tuple = ()
+    template: Optional[str] = None  # the helm chart template it was rendered from
+    live: Optional[LiveFacts] = None
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An object that carries no pod template: read, nothing to judge."""
+
+    source: str
+    document: Optional[int]
+    item: Optional[int]
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InputError:
+    source: str
+    document: Optional[int]
+    line: Optional[int]
+    column: Optional[int]
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class BaselineStatus:
+    file: str
+    stale: tuple = ()  # dicts of the baseline fields, for entries that no longer occur
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """`check`: every object's verdict against the gate level."""
+
+    policy_version: str
+    gate: Level
+    objects: tuple = ()
+    skipped: tuple = ()
+    errors: tuple = ()
+    baseline: Optional[BaselineStatus] = None
+    said: tuple = ()  # lines for stderr before the errors: kubectl's warnings, notes
+
+    def fails(self, obj: ObjectVerdict) -> bool:
+        """The gate, in one place: an object fails when, suppressions aside, it does not
+        pass the gate level."""
+        return obj.effective_highest < self.gate
+
+    @property
+    def failing(self) -> tuple:
+        return tuple(obj for obj in self.objects if self.fails(obj))
+
+    def gated(self, obj: ObjectVerdict) -> tuple:
+        """The findings at the gate level or below, suppressed ones included: those the CI
+        formats report."""
+        return tuple(f for f in obj.findings if f.level <= self.gate)
+
+
+# --- fix -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit `fix` made (or would make) to an object."""
+
+    check: str
+    op: str  # "set", "remove", "append" or "remove_items"
+    path: str  # within the object
+    old: object
+    new: object
+    safe: bool
+    risk: str  # what the change can break at run time (the check's fix_risk)
+
+
+@dataclass(frozen=True)
+class Unfixed:
+    """A violation that remains at the gate level or below, and why."""
+
+    level: Level
+    check: str
+    reason: str
+    detail: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FixedObject:
+    source: str
+    document: Optional[int]
+    item: Optional[int]
+    line: Optional[int]
+    column: Optional[int]
+    kind: str
+    namespace: str
+    name: str
+    before: Level
+    after: Level
+    written: bool
+    write_error: Optional[str] = None
+    template: Optional[str] = None
+    changes: tuple = ()  # Change
+    remaining: tuple = ()  # Unfixed
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    source: str
+    message: str = ""  # a notice (a file skipped); empty for a rendered-templates note
+    templates: tuple = ()  # the chart templates that rendered changed objects
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A source's text before and after the fix, for the --dry-run diff."""
+
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class FixResult:
+    """`fix`: per object, what changed and what still needs a human."""
+
+    policy_version: str
+    gate: Level
+    objects: tuple = ()
+    errors: tuple = ()  # InputError
+    notes: tuple = ()  # SourceNote
+    changed: bool = False  # some source's text changed (written, or would be)
+    texts: tuple = ()  # SourceText, with --dry-run
+    filtered: bytes = b""  # the filter's output (fix -f -): the fixed stdin, encoded
+
+    @property
+    def unfixed(self) -> bool:
+        """Something at the gate level or below remains."""
+        return any(obj.remaining for obj in self.objects)
+
+
+# --- namespaces ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Downgrade:
+    """A namespace whose workloads do not all pass its enforce level: the level they pass."""
+
+    from_level: Level
+    from_version: str
+    to: Level
+    blocking: tuple  # "Kind/name" of the workloads that fail the current level
+
+
+@dataclass(frozen=True)
+class PinUpgrade:
+    """What moving an older enforce-version pin to the server's own version would break."""
+
+    from_version: str
+    to: object  # Version
+    breaks: tuple  # {"kind", "name", "checks"} per workload that would be refused
+
+
+@dataclass(frozen=True)
+class NamespaceSummary:
+    name: str
+    labels: tuple  # (mode, "level:version" or None) for enforce, audit and warn
+    highest: Level
+    failing: tuple  # (Level, how many workloads fail it) for baseline and restricted
+    workloads: int
+    drift: bool  # the enforce label would deny some workload's pods
+    suggest: Optional[Level] = None  # an enforce level every workload passes, above today's
+    downgrade: Optional[Downgrade] = None
+    unread: Optional[str] = None  # why the workloads could not all be read: no suggestion
+    pin_upgrade: Optional[PinUpgrade] = None
+    selector: Optional[str] = None  # judged only on the workloads -l selected

@@ -1,0 +1,96 @@
+"""Big inputs in several processes: cut a text at `---` lines, map a worker over the parts in
+forked processes, and end them however the parent stops.
+
+Each worker gets the shared value (a Source, the options) through the pool's initializer: with
+fork it is inherited, never pickled, and the parent keeps no global state.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+_WORKER_SHARED = None  # set in each worker process only, by its initializer
+
+
+# Below this size a second process costs more than it saves.
+PARALLEL_MIN_CHARS = 4 << 20
+
+
+def parallel_min_chars() -> int:
+    """PARALLEL_MIN_CHARS, or $KUBECTL_PODSEC_PARALLEL_BYTES: tests reach the parallel path
+    with small inputs through it."""
+    value = os.environ.get("KUBECTL_PODSEC_PARALLEL_BYTES", "")
+    return int(value) if value.isdigit() else PARALLEL_MIN_CHARS
+
+
+def split_for_workers(text: str, jobs: int, min_chars: Optional[int] = None) -> list:
+    """(start, end, line) of up to `jobs` parts of about equal size, cut at `---` lines
+    (a document never spans one); one part below `min_chars` (default parallel_min_chars())."""
+    if jobs < 2 or len(text) < (parallel_min_chars() if min_chars is None else min_chars):
+        return [(0, len(text), 0)]
+    cuts, line, previous = [0], 0, 0
+    for part in range(1, jobs):
+        at = text.find("\n---", max(len(text) * part // jobs, cuts[-1]))
+        while at >= 0 and text[at + 4:at + 5] not in ("", " ", "\t", "\r", "\n"):
+            at = text.find("\n---", at + 1)
+        if at < 0:
+            break
+        cuts.append(at + 1)
+    cuts.append(len(text))
+    parts = []
+    for start, end in zip(cuts, cuts[1:]):
+        line += text.count("\n", previous, start)
+        previous = start
+        parts.append((start, end, line))
+    return parts
+
+
+def map_parts(worker, parts: list, shared) -> list:
+    """worker(part) for every part, in forked processes that inherit `shared` (a worker reads
+    it with shared()). However the parent stops (an exception, or a signal the CLI turns into
+    one), leaving the `with` terminates the workers; a worker whose parent died without that
+    ends too (Linux)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(len(parts), initializer=_worker_start,
+                                                  initargs=(os.getpid(), shared)) as pool:
+        return pool.map(worker, parts)
+
+
+def _worker_start(parent: int, value) -> None:
+    """Signals are the parent's business: it turns them into an orderly stop and then ends
+    the workers with SIGTERM, which must kill them silently (no KeyboardInterrupt traceback
+    from each worker on Ctrl-C, no Python handler inherited through fork)."""
+    global _WORKER_SHARED
+    import signal
+
+    _WORKER_SHARED = value
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    try:  # Linux: die with the parent even if it is killed outright (SIGKILL, a crash)
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def shared():
+    """In a worker: the value map_parts shared."""
+    return _WORKER_SHARED
+
+
+def default_jobs() -> int:
+    """Processes for big inputs: the cores this process may use, where fork exists."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        return max(1, min(4, len(os.sched_getaffinity(0))))
+    except AttributeError:
+        return max(1, min(4, os.cpu_count() or 1))

@@ -1,0 +1,84 @@
+"""The stable machine-readable schema of `check -o json|yaml` (README "Output"), defined once:
+later formats extend it but never break it."""
+
+from __future__ import annotations
+
+import json
+
+from kubectl_podsec.model import InputError, ObjectVerdict, RunResult
+
+
+def check_data(run: RunResult) -> dict:
+    data = {
+        "policyVersion": run.policy_version,
+        "level": str(run.gate),
+        "objects": [object_data(obj) for obj in run.objects],
+        "skipped": [
+            {"source": s.source, "document": s.document, "item": s.item, "apiVersion": s.api_version,
+             "kind": s.kind, "namespace": s.namespace or None, "name": s.name}
+            for s in run.skipped
+        ],
+        "errors": [error_data(error) for error in run.errors],
+    }
+    if run.baseline is not None:
+        data["baseline"] = {"file": run.baseline.file, "stale": [dict(entry) for entry in run.baseline.stale]}
+    return data
+
+
+def object_data(obj: ObjectVerdict) -> dict:
+    data = {
+        "source": obj.source, "document": obj.document, "item": obj.item,
+        "line": obj.line, "column": obj.column,
+        "apiVersion": obj.api_version, "kind": obj.kind,
+        "namespace": obj.namespace or None, "name": obj.name,
+        "highest": str(obj.highest),
+        "levels": {str(level): passes for level, passes in obj.passes},
+        "effectiveHighest": str(obj.effective_highest),
+        "violations": [],
+    }
+    for finding in obj.findings:
+        locations = [{"path": loc.path, "line": loc.line, "column": loc.column, "field": loc.field}
+                     for loc in finding.locations]
+        first = locations[0] if locations else {"path": None, "line": None, "column": None, "field": None}
+        suppressed = finding.suppressed
+        data["violations"].append({"level": str(finding.level), "check": finding.check,
+                                   "reason": finding.reason, "detail": finding.detail, **first,
+                                   "locations": locations,
+                                   "suppressed": {"by": suppressed.by, "reason": suppressed.reason}
+                                   if suppressed else None})
+    # After "violations", where these keys have always been.
+    if obj.template:
+        data["template"] = obj.template
+    if obj.live is not None:
+        owner = obj.live.owner
+        data["owner"] = {"kind": owner.kind, "name": owner.name} if owner else None
+        data["pods"] = obj.live.pods
+        for mode, verdict in obj.live.modes:
+            data[mode] = None if verdict is None else {
+                "level": str(verdict.level), "version": verdict.version, "passes": verdict.passes,
+                "violations": list(verdict.violations)}
+    return data
+
+
+def error_data(error: InputError) -> dict:
+    return {"source": error.source, "document": error.document, "line": error.line,
+            "column": error.column, "message": error.message}
+
+
+def render_json(data: dict) -> str:
+    """Indented at the top, one compact line per list entry: readable, diffable, and written
+    by the C encoder (json's indenting encoder is pure Python and slow on big reports)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
+            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def render_yaml(data: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,345 @@
+"""The use cases behind the commands: they run the core and return the model (`model.py`).
+
+They hold what the commands decide beyond the policy itself: exemptions, baselines and the
+gate. They never print; `cli.py` picks a renderer from `reports/` and the exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from kubectl_podsec.errors import UsageError
+from kubectl_podsec.evaluate import GATED_LEVELS
+from kubectl_podsec.levels import Level
+from kubectl_podsec.model import (
+    BaselineStatus, Change, Finding, FixedObject, FixResult, InputError, Location, ObjectVerdict, RunResult,
+    SkippedItem, SourceNote, SourceText, Unfixed,
+)
+from kubectl_podsec.paths import format_path
+from kubectl_podsec.suppress import effective_highest
+
+
+def check_result(report, gate: Level, baseline: Optional[BaselineStatus] = None, said: tuple = ()) -> RunResult:
+    """A scan's Report (with its suppressions applied) as the RunResult the renderers read."""
+    return RunResult(
+        policy_version=str(report.policy_version), gate=gate,
+        objects=tuple(object_verdict(result) for result in report.objects),
+        skipped=tuple(SkippedItem(s.source, s.document, s.item, s.skipped.api_version, s.skipped.kind,
+                                  s.skipped.namespace or "", s.skipped.name) for s in report.skipped),
+        errors=tuple(input_error(problem) for problem in report.errors),
+        baseline=baseline, said=said)
+
+
+def object_verdict(result) -> ObjectVerdict:
+    workload, verdict = result.workload, result.verdict
+    findings = []
+    for violation, positions in zip(verdict.violations, result.positions):
+        locations = tuple(Location(format_path(found), line, column, format_path(path))
+                          for path, (found, line, column) in zip(violation.paths, positions))
+        findings.append(Finding(violation.level, violation.check, violation.reason, violation.detail, locations,
+                                result.suppressed.get(violation.check)))
+    return ObjectVerdict(
+        result.source, result.document, result.item, result.line, result.column,
+        workload.api_version, workload.kind, workload.namespace or "", workload.name,
+        verdict.highest, tuple((level, verdict.passes[level]) for level in GATED_LEVELS),
+        effective_highest(result), tuple(findings), result.template, result.live)
+
+
+def input_error(problem) -> InputError:
+    return InputError(problem.source, problem.document, problem.line, problem.column, problem.message)
+
+
+def fix_result(results: list, gate: Level, version, problems=(), notices=(), texts=(), filtered=b"") -> FixResult:
+    """What `fix` did to each source (fix.SourceFix), as the FixResult the renderers read;
+    `problems` and `notices` are about inputs that were never fixed (read first)."""
+    from kubectl_podsec.checks import BY_ID
+    from kubectl_podsec.fix import human_notes
+
+    objects = []
+    for result in results:
+        for fixed in result.objects:
+            verdict = fixed.after or fixed.before
+            changes = tuple(Change(e.check, e.op, format_path(fixed.prefix + e.path), e.old, e.value, e.safe,
+                                   BY_ID[e.check].fix_risk)
+                            for e in fixed.edits) if result.new_text is not None else ()
+            remaining = tuple(Unfixed(v.level, v.check, v.reason, v.detail, why)
+                              for v, why in human_notes(fixed, gate))
+            objects.append(FixedObject(
+                result.source.name, fixed.document, fixed.item, fixed.line, fixed.column, fixed.kind,
+                fixed.namespace or "", fixed.name, fixed.before.highest, verdict.highest, result.written,
+                result.write_error, fixed.template, changes, remaining))
+    errors = [input_error(p) for p in problems] + [input_error(e) for r in results for e in r.errors]
+    notes = [SourceNote(n.source, n.message) for n in notices]
+    notes += [SourceNote(r.source.name, templates=tuple(r.changed_templates)) for r in results if r.changed_templates]
+    return FixResult(str(version), gate, tuple(objects), tuple(errors), tuple(notes),
+                     any(r.changed for r in results), tuple(texts), filtered)
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What `check` (and `plan` and `check --compare-versions`) read and how they judge it."""
+
+    level: Level
+    policy_version: object  # PolicyVersion
+    specs: tuple = ()  # files, directories, - for stdin
+    resources: tuple = ()  # TYPE[/NAME] in the cluster
+    kustomize: tuple = ()  # directories to render
+    recursive: bool = False
+    stdin_name: str = "-"
+    stdin_is_terminal: bool = False
+    config: object = None  # config.Config or None
+    baseline: Optional[str] = None
+    write_baseline: Optional[str] = None
+    kubectl: object = None  # cluster.Kubectl: reads the cluster and renders kustomizations
+    admission_config: Optional[str] = None
+    jobs: int = 1
+
+
+def refuse_terminal_stdin(specs, stdin_is_terminal: bool, command: str = "check") -> None:
+    if "-" in specs and stdin_is_terminal:
+        raise UsageError("refusing to read manifests from a terminal: pipe them in "
+                         f"(cat app.yaml | kubectl podsec {command} -f -) or name a file with -f")
+
+
+def read_workloads(options: CheckOptions):
+    """Read and judge every input: files, a kustomization's rendering, or the cluster. The
+    scan.Report; kubectl's warnings are in options.kubectl.warnings."""
+    from kubectl_podsec.manifests import Problem, Source
+    from kubectl_podsec.scan import Report, scan, scan_source
+
+    if options.kustomize:
+        from kubectl_podsec.cluster import ClusterError, render_kustomize
+
+        if options.specs or options.resources:
+            raise UsageError("-k renders kustomizations; do not also give files or resources")
+        report = Report(options.policy_version)
+        for directory in options.kustomize:
+            try:
+                text = render_kustomize(options.kubectl.binary, directory)
+            except ClusterError as error:
+                report.errors.append(Problem(directory, None, None, str(error)))
+                continue
+            scan_source(Source(f"kustomize:{directory}", None, text), options.policy_version, report)
+        return report
+    if options.specs:
+        refuse_terminal_stdin(options.specs, options.stdin_is_terminal)
+        return scan(list(options.specs), options.policy_version, recursive=options.recursive,
+                    stdin_name=options.stdin_name, jobs=options.jobs)
+    from kubectl_podsec.live import scan_cluster
+
+    return scan_cluster(options.kubectl, list(options.resources), options.policy_version,
+                        admission=load_admission(options.admission_config))
+
+
+def load_admission(path: Optional[str]):
+    if not path:
+        return None
+    from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
+
+    try:
+        return load_admission_config(path)
+    except AdmissionConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def checked_report(options: CheckOptions) -> tuple:
+    """(scan.Report with the exemptions applied, the baseline's entries or None, the stderr
+    lines so far)."""
+    from kubectl_podsec.suppress import apply_exemptions, load_baseline
+
+    baseline = None
+    if options.baseline:
+        try:
+            baseline = load_baseline(options.baseline)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    report = read_workloads(options)
+    said = list(options.kubectl.warnings) if options.kubectl is not None and not options.specs \
+        and not options.kustomize else []
+    apply_exemptions(report.objects, options.config)
+    return report, baseline, said
+
+
+def run_check(options: CheckOptions) -> RunResult:
+    """`check`: every object's verdict against the gate, with exemptions and the baseline
+    (which it writes first with --write-baseline) applied."""
+    from kubectl_podsec.suppress import BASELINE_FIELDS, apply_baseline, load_baseline, write_baseline
+
+    report, baseline, said = checked_report(options)
+    stale = apply_baseline(report.objects, baseline) if baseline is not None else None
+    if options.write_baseline and not report.errors:
+        error = write_baseline(options.write_baseline, report.objects)
+        if error:
+            raise UsageError(f"{options.write_baseline}: cannot write the baseline: {error}", said)
+        apply_baseline(report.objects, load_baseline(options.write_baseline))
+        said.append(f"wrote {options.write_baseline}")
+    status = None
+    if stale is not None:
+        status = BaselineStatus(options.baseline, tuple(tuple(zip(BASELINE_FIELDS, key)) for key in stale))
+        if stale:
+            said.append(f"{options.baseline}: {len(stale)} baseline entries no longer occur; "
+                        "rewrite it with --write-baseline to shrink it")
+    said += [f"note: {note}" for note in report.notes]
+    return check_result(report, options.level, status, tuple(said))
+
+
+# --- fix -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    level: Level
+    policy_version: object  # PolicyVersion
+    specs: tuple
+    recursive: bool = False
+    stdin_name: str = "-"
+    stdin: Optional[bytes] = None  # what was read from stdin, when a spec is -
+    unsafe: bool = False
+    dry_run: bool = False
+    config: object = None
+    jobs: int = 1
+
+
+def run_fix(options: FixOptions) -> FixResult:
+    """`fix` on files: compute each source's fixed text once; then write it (atomically), or
+    keep it for the diff (--dry-run) or the filter's output (stdin)."""
+    import io
+
+    from kubectl_podsec import fix, writes
+    from kubectl_podsec.manifests import Notice, Problem, find_sources, load
+
+    results, problems, notices = [], [], []
+    for source in find_sources(list(options.specs), options.recursive):
+        if isinstance(source, Notice):
+            notices.append(source)
+            continue
+        if isinstance(source, Problem):
+            problems.append(source)
+            continue
+        if source.path is None:
+            source.name = options.stdin_name
+        problem = load(source, io.BytesIO(options.stdin) if source.path is None else None, identify=True)
+        if problem:
+            problems.append(problem)
+            continue
+        results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
+                                               options.config, options.jobs))
+    texts, filtered = [], []
+    for result in results:
+        source = result.source
+        new_text = result.new_text if result.new_text is not None else source.text
+        if options.dry_run:
+            # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
+            # printed as UTF-8 text all the same (it is for people to read).
+            bom = "\ufeff" if source.bom and source.encoding == "utf-8" else ""
+            texts.append(SourceText(source.name, bom + source.text, bom + new_text))
+        elif source.path is None:
+            try:
+                filtered.append(source.encode(new_text))
+            except UnicodeError as error:
+                result.errors.append(Problem(source.name, None, None, f"cannot write: {error}; input left unchanged"))
+        elif result.changed:
+            error = writes.write_atomically(source.path, source.encode(result.new_text), expected=source.identity)
+            if error:
+                result.not_written(error)
+                problems.append(Problem(source.name, None, None, error))
+            else:
+                result.written = True
+    return fix_result(results, options.level, options.policy_version, problems, notices, texts, b"".join(filtered))
+
+
+@dataclass(frozen=True)
+class LiveFix:
+    """`fix TYPE/NAME`: the fix of one live object, or why there is none."""
+
+    errors: tuple = ()  # messages: kubectl's, the object's, or the refusal to print a change
+    result: Optional[FixResult] = None  # its texts hold the object as read and as fixed
+    manifest: Optional[dict] = None  # the object as read, server-set fields stripped
+    note: Optional[str] = None  # a Pod or Job must be recreated to take the fix
+
+
+# The API server rejects changes to a Pod's security settings (pod specs are immutable but for
+# a few fields) and to a Job's pod template: a fix of them can only be applied by recreating.
+IMMUTABLE_TEMPLATES = {"Pod": "a pod's spec cannot be changed once it is created",
+                       "Job": "a Job's pod template cannot be changed once it is created"}
+
+
+def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, load_config,
+                 printing_manifest: bool) -> LiveFix:
+    """Read the object, fix its text as a file would be fixed; `load_config()` gives the
+    .podsec.yaml in force. With `printing_manifest` (-o yaml) a Pod or Job's fix may be shown,
+    since it is to be recreated, not applied."""
+    import yaml
+
+    from kubectl_podsec import fix
+    from kubectl_podsec.cluster import ClusterError, strip_server_fields
+    from kubectl_podsec.manifests import Source
+
+    try:
+        if version.requested is None:
+            version = version.clamp(kubectl.server_minor())
+        items, errors = kubectl.get([resource])
+    except ClusterError as error:
+        return LiveFix((str(error),))
+    if errors or len(items) != 1:
+        return LiveFix(tuple(errors))
+    manifest = strip_server_fields(items[0])
+    text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+    result = fix.fix_source(Source(resource, None, text), level, version, unsafe, load_config())
+    if result.errors or result.new_text is None:
+        return LiveFix(tuple(str(problem) for problem in result.errors))
+    refusal = _live_fix_refusal(kubectl, items[0], printing_manifest) if result.changed else None
+    if refusal:
+        return LiveFix((refusal,))
+    note = _recreate_note(manifest) if result.changed and manifest.get("kind") in IMMUTABLE_TEMPLATES else None
+    return LiveFix((), fix_result([result], level, version, texts=(SourceText(resource, text, result.new_text),)),
+                   manifest, note)
+
+
+def _recreate_note(obj: dict) -> str:
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    return (f"{kind}/{meta.get('name')}: {IMMUTABLE_TEMPLATES[kind]}, so the API server would reject the "
+            f"change; delete it and create it again from the fixed manifest that "
+            f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")
+
+
+def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> Optional[str]:
+    """Why a fix of this live object must not be printed as a change to apply, or None: its
+    controller would undo the change (fix the controller), or the server rejects it."""
+    from kubectl_podsec.cluster import managing_owner
+
+    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    owner = managing_owner(kubectl, obj)
+    if owner is not None:
+        target = f"{owner[0].lower()}/{owner[1]}"
+        return (f"{kind}/{meta.get('name')} is managed by {owner[0]}/{owner[1]}, which would undo a change to it; "
+                f"fix that instead: kubectl podsec fix {target} -n {meta.get('namespace')}")
+    if kind in IMMUTABLE_TEMPLATES and not printing_manifest:
+        return _recreate_note(obj)
+    return None
+
+
+# --- namespaces ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamespacesResult:
+    summaries: tuple = ()  # NamespaceSummary
+    errors: tuple = ()  # InputError
+
+    @property
+    def drift(self) -> bool:
+        return any(summary.drift for summary in self.summaries)
+
+
+def run_namespaces(kubectl, names: list, version, admission_config: Optional[str] = None) -> NamespacesResult:
+    """`namespaces`: each namespace's labels against what runs in it; kubectl's warnings are
+    in kubectl.warnings."""
+    from kubectl_podsec.live import namespace_summaries
+
+    summaries, problems = namespace_summaries(kubectl, names, version, load_admission(admission_config))
+    return NamespacesResult(tuple(summaries), tuple(input_error(p) for p in problems))
