@@ -121,3 +121,19 @@ def test_hooks_through_pre_commit_try_repo(hook_repo, tmp_path):
     again = try_repo(hook_repo, project, home, "podsec-check")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Passed" in again.stdout and "highest=restricted" in again.stdout
+
+
+def test_the_repositorys_own_hooks():
+    """.pre-commit-config.yaml (for contributors) is valid, lints with the ruff that the rules
+    are written for, and checks the bundled fixtures with the working tree's package."""
+    run = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+                         cwd=REPO, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    hooks = {hook["id"]: hook for repo in yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())["repos"]
+             for hook in repo["hooks"]}
+    assert set(hooks) == {"ruff", "podsec-fixtures"}
+    assert hooks["ruff"]["entry"].startswith("ruff check")
+    fixtures = subprocess.run([sys.executable, *hooks["podsec-fixtures"]["entry"].split()[1:],
+                               *sorted(str(p) for p in (REPO / "fixtures").glob("*.yaml"))],
+                              cwd=REPO, capture_output=True, text=True, check=False)
+    assert fixtures.returncode == 0, fixtures.stderr
