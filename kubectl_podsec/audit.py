@@ -205,14 +205,57 @@ def _events(name: str, lines) -> Iterator:
                 continue
             if isinstance(value, dict) and value.get("kind") == "EventList":  # webhook batches
                 items = value.get("items")
-                for event in items if isinstance(items, list) else ():
-                    yield (number, event) if _is_event(event) else Problem(name, number, None, _not_event(event))
-            elif _is_event(value):
-                yield number, value
+                if not isinstance(items, list):
+                    yield Problem(name, number, None, f"an EventList whose items are {_json_type(items)}, not a list")
+                    continue
+                for event in items:
+                    yield _checked(name, number, event)
             else:
-                yield Problem(name, number, None, _not_event(value))
+                yield _checked(name, number, value)
     except (EOFError, zlib.error, OSError) as error:
         yield Problem(name, number + 1, None, f"cannot read further: {error}")
+
+
+def _checked(name: str, number: int, value):
+    """(line, event), or a Problem for a value that is no audit event or has a field of the
+    wrong type (checked before anything is counted, so a bad event leaves no trace)."""
+    if not _is_event(value):
+        return Problem(name, number, None, _not_event(value))
+    wrong = _wrong_field(value)
+    return Problem(name, number, None, f"not a valid audit event: {wrong}") if wrong else (number, value)
+
+
+# The fields grouping reads, and the JSON type each must have when present (null is absent).
+_EVENT_FIELDS = {
+    "stage": str, "requestReceivedTimestamp": str, "stageTimestamp": str,
+    "objectRef": {"resource": str, "namespace": str, "name": str, "subresource": str},
+    "annotations": {VIOLATIONS: str, ENFORCE: str},
+    "responseStatus": {"code": int, "message": str},
+    "user": {"username": str}, "impersonatedUser": {"username": str},
+    "requestObject": dict, "responseObject": dict,
+}
+
+
+def _wrong_field(event: dict, shape: dict = _EVENT_FIELDS, path: str = "") -> Optional[str]:
+    for key, kind in shape.items():
+        value = event.get(key)
+        if value is None:
+            continue
+        expected = dict if isinstance(kind, dict) else kind
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            return f"{path}{key} is {_json_type(value)}, not {_json_type(expected())}"
+        if isinstance(kind, dict):
+            wrong = _wrong_field(value, kind, f"{path}{key}.")
+            if wrong:
+                return wrong
+    return None
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def _is_event(value) -> bool:
@@ -224,7 +267,7 @@ def _not_event(value) -> str:
     if isinstance(value, dict):
         return (f"not a kube-apiserver audit event (kind {value.get('kind')!r}, "
                 f"apiVersion {value.get('apiVersion')!r})")
-    return f"not a kube-apiserver audit event (a JSON {type(value).__name__})"
+    return f"not a kube-apiserver audit event ({_json_type(value)})"
 
 
 # ---- grouping -----------------------------------------------------------------------------
@@ -548,7 +591,8 @@ def render_text(data: dict) -> str:
         events = f"{group['events']} {'event' if group['events'] == 1 else 'events'}"
         out.append(f"{group['namespace'] or '(cluster)'}  {what}/{name}  {events}{denied}  "
                    f"{', '.join(group['levels'])}{owner}")
-        out.append(f"  seen {group['firstSeen']} .. {group['lastSeen']} by {', '.join(group['users'])}")
+        seen = f"seen {group['firstSeen']} .. {group['lastSeen']}" if group["firstSeen"] else "seen (no timestamps)"
+        out.append(f"  {seen} by {', '.join(group['users']) or '(no user recorded)'}")
         for check in group["checks"]:
             counts = f"{check['events']}" + (f" ({check['denied']} denied)" if check["denied"] else "")
             out.append(f"    {check['check'] or '?':28} {counts:>12}  {check['reason']}")

@@ -123,12 +123,42 @@ def test_malformed_and_non_audit_lines_are_errors_with_line_numbers(podsec, tmp_
     assert run.err_lines[:3] == [
         f"error: {path}:2:31: not JSON: Expecting ':' delimiter",
         f"error: {path}:4: not a kube-apiserver audit event (kind 'Pod', apiVersion 'v1')",
-        f"error: {path}:6: not a kube-apiserver audit event (a JSON list)",
+        f"error: {path}:6: not a kube-apiserver audit event (a list)",
     ]
     assert run.err_lines[3].startswith(f"error: {path}:7: not JSON: ")
     data = run.json
     assert data["events"] == 3 + 80  # every good line of both files still counted
     assert len(data["errors"]) == 4 and data["errors"][0]["line"] == 2
+
+
+@pytest.mark.parametrize("bad, message", [
+    ('"annotations": {"pod-security.kubernetes.io/audit-violations": 5}',
+     "annotations.pod-security.kubernetes.io/audit-violations is a number, not a string"),
+    ('"objectRef": "x"', "objectRef is a string, not an object"),
+    ('"annotations": "x"', "annotations is a string, not an object"),
+    ('"impersonatedUser": "x"', "impersonatedUser is a string, not an object"),
+    ('"objectRef": {"namespace": 5, "name": ["p"]}', "objectRef.namespace is a number, not a string"),
+    ('"responseStatus": {"code": "403"}', "responseStatus.code is a string, not a number"),
+])
+def test_an_event_with_a_field_of_the_wrong_type_is_one_error(podsec, tmp_path, bad, message):
+    """Found by using the tool: such a line crashed the whole run with a traceback."""
+    good = event_lines(2)
+    path = tmp_path / "typed.log"
+    path.write_bytes(good[0] + b'{"kind": "Event", "apiVersion": "audit.k8s.io/v1", ' + bad.encode() + b"}\n" + good[1])
+    run = podsec("audit", path, "-o", "json")
+    assert run.code == 2
+    assert run.err_lines == [f"error: {path}:2: not a valid audit event: {message}"]
+    assert run.json["events"] == 2
+
+
+def test_a_malformed_event_list_is_an_error(podsec, tmp_path):
+    path = tmp_path / "list.log"
+    path.write_text('{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": 5}\n'
+                    '{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [null]}\n')
+    run = podsec("audit", path)
+    assert run.code == 2
+    assert run.err_lines[:2] == [f"error: {path}:1: an EventList whose items are a number, not a list",
+                                 f"error: {path}:2: not a kube-apiserver audit event (null)"]
 
 
 def test_truncated_gzip_keeps_what_was_read(podsec, tmp_path):
