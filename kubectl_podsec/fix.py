@@ -8,6 +8,7 @@ whose fixed text would not parse, is left as it is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -26,6 +27,7 @@ from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, worklo
 
 UNREADABLE = "the file has a document that cannot be read (see the error)"
 LEFT_UNCHANGED = "the file was left unchanged (see the error)"
+_LONE_CR = re.compile(r"\r(?!\n)")
 MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
 
 
@@ -126,6 +128,14 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
     an editor's quick fix for one finding."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
+    lone_cr = _LONE_CR.search(source.text)
+    if lone_cr:  # YAML reads a lone CR as a line break; the splices work on LF and CRLF lines only
+        before = source.text[:lone_cr.start()]
+        breaks = list(re.finditer(r"\r\n|\r|\n", before))
+        column = lone_cr.start() - (breaks[-1].end() if breaks else 0) + 1
+        result.errors.append(Problem(source.name, len(breaks) + 1, column, "lone CR line breaks (classic Mac OS) "
+                                     "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
+        return result
     found = _Errors()
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
     # remembers its chart template, so that the report can say where the change must also go.

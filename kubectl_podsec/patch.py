@@ -125,6 +125,7 @@ class Patcher:
                     break
                 if has_merge(node):
                     raise Refused("it is in a mapping with a `<<` merge key; edit it by hand")
+                self._refuse_explicit_keys(node)
                 pair = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None)
                 if pair is None:
                     break
@@ -135,7 +136,19 @@ class Patcher:
                 break
         if id(node) in self.shared:
             raise Refused("it is reached through a YAML alias; edit the anchor by hand")
+        if isinstance(node, MappingNode):
+            self._refuse_explicit_keys(node)
         return chain
+
+    def _refuse_explicit_keys(self, mapping: MappingNode) -> None:
+        """`? key` / `: value` pairs lay their values out on lines of their own, which the
+        splices do not model."""
+        for key, _ in mapping.value:
+            at = key.start_mark.index - 1
+            while at >= 0 and self.text[at] in " \t":
+                at -= 1
+            if at >= 0 and self.text[at] == "?":
+                raise Refused("it is in a mapping with an explicit `?` key; edit it by hand")
 
     def check(self, path: tuple) -> None:
         """Raise Refused when an edit at `path` would go through an alias or merge key."""

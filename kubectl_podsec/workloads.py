@@ -166,7 +166,7 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
             for index, item in enumerate(node.value):
                 located.nodes[path + (index,)] = item
                 value = prune_node(item, schema[0], path + (index,), located)
-                out.append({} if value is None and isinstance(schema[0], dict) else value)
+                out.append(_null_item(schema[0]) if value is None else value)
             return out
         if schema == "present":
             mapping(node)  # a volume source must be an object
@@ -180,6 +180,16 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
         return _leaf(node, schema, path)
     except NodeError as error:
         raise PruneError(path, error.node, f"{format_path(path)}: {error.message}") from None
+
+
+def _null_item(schema):
+    """What Go's JSON decoding makes of a null list item: the element type's zero value
+    (`add: [null]` is the capability "", an empty object in a list of objects)."""
+    if isinstance(schema, dict):
+        return {}
+    if isinstance(schema, list):
+        return []
+    return {"str": "", "bool": False}.get(schema, 0)
 
 
 def _pairs(node: Node):
@@ -222,7 +232,7 @@ def prune_value(value, schema, path: tuple = ()):
         items = []
         for index, item in enumerate(value):
             pruned = prune_value(item, schema[0], path + (index,))
-            items.append({} if pruned is None and isinstance(schema[0], dict) else pruned)
+            items.append(_null_item(schema[0]) if pruned is None else pruned)
         return items
     if schema == "present":
         return True

@@ -284,3 +284,34 @@ def test_insertion_after_an_alias_is_refused_not_misplaced(tmp_path):
     path.write_text(text)
     assert main(["fix", "-f", str(path)]) == 2
     assert path.read_text() == text
+
+
+# --- found by using the tool as users do ---------------------------------------------------------
+
+def test_a_null_capability_reads_as_go_reads_it():
+    """`add: [null]` is the capability "" to the API server (Go's zero value); it crashed
+    check and fix with a traceback."""
+    data = (b"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: c\n    image: x\n"
+            b"    securityContext:\n      capabilities:\n        add: [~, NET_RAW]\n")
+    code, out, err = run_fix(data, "-o", "json")
+    assert code == 1, err
+    remaining = {r["check"]: r for r in json.loads(out)["objects"][0]["remaining"]}
+    assert remaining["capabilities_baseline"]["detail"] == \
+        'container "c" must not include "", "NET_RAW" in securityContext.capabilities.add'
+
+
+def test_lone_cr_line_breaks_are_refused_with_a_reason():
+    data = b"apiVersion: v1\rkind: Pod\rmetadata: {name: a}\rspec:\r  containers:\r  - name: c\r    image: x\r"
+    code, out, err = run_fix(data)
+    assert (code, out) == (2, data)
+    assert "error: -:1:15: lone CR line breaks (classic Mac OS) cannot be kept by fix" in err
+    assert "internal error" not in err
+
+
+def test_an_explicit_key_is_refused_not_an_internal_error():
+    data = (b"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  ? containers\n  : - name: c\n"
+            b"      image: x\n")
+    code, out, err = run_fix(data)
+    assert (code, out) == (1, data)
+    assert "it is in a mapping with an explicit `?` key; edit it by hand" in err
+    assert "internal error" not in err
