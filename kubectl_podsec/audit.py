@@ -498,7 +498,13 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
         kind = KINDS.get(resource)
         if name and kind and (namespace, kind, name) not in log.owners:
             wanted.setdefault(namespace, set()).add(kind)
-    errors = []
+    errors: list = []
+    if not wanted:
+        return errors
+    try:  # one question first: an unreachable cluster is one line, not one per namespace
+        kubectl.server_minor()
+    except ClusterError as error:
+        return [str(error)]
     kinds = {"Pod": "pods", "ReplicaSet": "replicasets", "Job": "jobs"}
     for namespace in sorted(wanted):
         resources = sorted({kinds[k] for k in wanted[namespace] if k in kinds} | {"replicasets", "jobs"})
@@ -507,7 +513,7 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
             items, found_errors = kubectl.get([",".join(resources)])
         except ClusterError as error:
             return errors + [str(error)]
-        errors.extend(found_errors)
+        errors.extend(error for error in found_errors if error not in errors)
         for item in items:
             owner = controller_of(item)
             meta = item.get("metadata") or {}

@@ -525,13 +525,16 @@ def cmd_audit(args) -> int:
 
         kubectl = Kubectl(args.kubectl, context=args.context, cluster=args.cluster, user=args.user,
                           kubeconfig=args.kubeconfig, request_timeout=args.request_timeout)
-        for message in audit.resolve_owners(log, kubectl):
-            print(f"warning: --resolve: {message}", file=sys.stderr)
+        unresolved = audit.resolve_owners(log, kubectl)
+    else:
+        unresolved = []
     data = audit.audit_data(log, args.group_by)
     for problem in log.problems:
         print(f"error: {problem}", file=sys.stderr)
+    for message in unresolved:  # the groups are still given, from what the log says
+        print(f"error: --resolve: {message}", file=sys.stderr)
     sys.stdout.write(render_json(data) if args.output == "json" else audit.render_text(data))
-    if log.problems:
+    if log.problems or unresolved:
         return EXIT_ERROR
     return EXIT_FINDINGS if data["groups"] else EXIT_CLEAN
 

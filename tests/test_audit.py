@@ -284,7 +284,10 @@ def test_resolve_asks_the_cluster_for_owners(podsec, tmp_path, monkeypatch):
         {"kind": "ReplicaSet", "metadata": {"name": "cart-7f9c", "namespace": "shop", "ownerReferences": [
             {"kind": "Deployment", "name": "cart", "controller": True}]}}]}
     fake = tmp_path / "kubectl"
-    fake.write_text(f"#!{sys.executable}\nimport sys\nopen({str(tmp_path / 'argv')!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+    version = {"serverVersion": {"major": "1", "minor": "36"}}
+    fake.write_text(f"#!{sys.executable}\nimport sys\n"
+                    f"if sys.argv[1] == 'version':\n    print({json.dumps(json.dumps(version))}); sys.exit()\n"
+                    f"open({str(tmp_path / 'argv')!r}, 'w').write(' '.join(sys.argv[1:]))\n"
                     f"print({json.dumps(json.dumps(listing))})\n")
     fake.chmod(0o755)
     without = podsec("audit", path, "-o", "json").json["groups"]
@@ -295,11 +298,24 @@ def test_resolve_asks_the_cluster_for_owners(podsec, tmp_path, monkeypatch):
     assert argv.startswith("get jobs,pods,replicasets -o json -n shop") and "--context=prod" in argv
 
 
-def test_resolve_without_a_cluster_warns_and_keeps_the_log_groups(podsec, tmp_path):
+def test_resolve_without_a_cluster_is_one_error_and_keeps_the_log_groups(podsec, tmp_path):
     run = podsec("audit", CURRENT, "--resolve", "--kubectl", tmp_path / "no-kubectl", "-o", "json")
-    assert run.code == 1
-    assert run.err_lines == [f"warning: --resolve: kubectl not found ({tmp_path / 'no-kubectl'}); "
+    assert run.code == 2  # something could not be read
+    assert run.err_lines == [f"error: --resolve: kubectl not found ({tmp_path / 'no-kubectl'}); "
                              "install it or point --kubectl or KUBECTL at it"]
+    assert run.json["groups"]
+
+
+def test_resolve_with_an_unreachable_cluster_says_so_once(podsec, tmp_path, kubectl):
+    """Found by using the tool: kubectl's log lines came out about eight times per namespace."""
+    config = tmp_path / "kubeconfig"
+    config.write_text("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n"
+                      "contexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n"
+                      "users:\n- name: u\n  user: {token: t}\n")
+    run = podsec("audit", CURRENT, ROTATED, "--resolve", "--kubeconfig", config, "--kubectl", kubectl,
+                 "--request-timeout", "2s", "-o", "json")
+    assert run.code == 2
+    assert len(run.err_lines) == 1 and run.err_lines[0].startswith("error: --resolve: "), run.err_lines
     assert run.json["groups"]
 
 
