@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     lsp.add_argument("--level", type=_level, default=None, help="default level (restricted); settings override it")
     lsp.add_argument("--version", dest="policy_version", type=_version, default=None, metavar="VERSION",
                      help="default policy version (latest); settings override it")
+    parser.subcommands = commands.choices  # for errors in a subcommand's own usage
     return parser
 
 
@@ -563,7 +564,9 @@ def main(argv: Optional[list] = None) -> int:
         parser.print_help()  # bare `kubectl podsec`, as bare `kubectl` does
         return EXIT_CLEAN
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said with the subcommand's own usage, as `kubectl get --bogus` is
+            parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_:
         return EXIT_ERROR if exit_.code not in (0, None) else EXIT_CLEAN
     try:

@@ -42,7 +42,9 @@ def build_plan(objects: list, labels: Optional[dict], level: Level, pin: Version
     from the cluster, or None for manifests."""
     per_namespace = defaultdict(list)
     for result in objects:
-        per_namespace[result.workload.namespace or ""].append(result)
+        # kubectl applies a manifest without metadata.namespace to the context's namespace,
+        # `default` unless set: the plan names it so in its text and in its commands alike.
+        per_namespace[result.workload.namespace or "default"].append(result)
     names = set(per_namespace) | set(namespaces or ())
     plans = [_namespace_plan(name, per_namespace.get(name, []), None if labels is None else labels.get(name, {}),
                              level, pin, live) for name in names]
@@ -59,7 +61,7 @@ def _namespace_plan(name: str, results: list, labels: Optional[dict], level: Lev
     current = {mode: _label(labels, mode) for mode in ("enforce", "audit", "warn")} if labels is not None else None
     return {"namespace": name, "labels": current, "target": target, "effort": effort,
             "workloads": len(results), "blockers": blockers,
-            "steps": _steps(name or "default", current, blockers, level, pin, live)}
+            "steps": _steps(name, current, blockers, level, pin, live)}
 
 
 def _label(labels: dict, mode: str) -> Optional[str]:
@@ -204,7 +206,7 @@ def render_text(data: dict) -> str:
     out = []
     for plan in data["namespaces"]:
         blockers = plan["blockers"]
-        out.append(f"namespace {plan['namespace'] or '(none)'}: {plan['effort']}, "
+        out.append(f"namespace {plan['namespace']}: {plan['effort']}, "
                    f"{len(blockers)} of {plan['workloads']} {'workload' if plan['workloads'] == 1 else 'workloads'} "
                    f"block {plan['target']['level']}:{plan['target']['version']}")
         out.append(f"  {_labels_text(plan)}")

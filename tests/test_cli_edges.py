@@ -216,3 +216,13 @@ def test_namespaces_without_a_cluster_prints_nothing_on_stdout(podsec):
     run = podsec("namespaces")  # KUBECTL points at a kubectl that does not exist
     assert run.code == 2 and run.out == ""
     assert run.err_lines == [line for line in run.err_lines if line.startswith("error: ")] and run.err_lines
+
+
+def test_an_unknown_flag_is_reported_with_the_subcommands_usage(capsys):
+    """Found by using the tool: `check --bogus` printed the top-level usage."""
+    from kubectl_podsec.cli import main
+
+    assert main(["check", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: kubectl podsec check ")
+    assert err.rstrip().endswith("kubectl podsec check: error: unrecognized arguments: --bogus")

@@ -275,3 +275,21 @@ def test_one_namespace(kubectl, tmp_path, recorded, how):
     [plan] = result.json["namespaces"]
     assert plan == by_namespace(recorded["json"].json)["team-checkout"]
     assert plan["labels"] == {"enforce": "baseline:latest", "audit": "restricted:latest", "warn": "restricted:latest"}
+
+
+def test_manifests_without_a_namespace_are_planned_as_default(tmp_path):
+    """Found by using the tool: the text said `namespace (none)` while the commands said
+    `ns default`, and the markdown had an empty code span."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "job.yaml"
+    path.write_text("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  schedule: '@daily'\n"
+                    "  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n"
+                    "          containers: [{name: c, image: x}]\n")
+    for output in ("text", "markdown"):
+        run = subprocess.run([sys.executable, "-m", "kubectl_podsec", "plan", "-f", str(path), "-o", output],
+                             capture_output=True, text=True, check=False)
+        assert run.returncode in (0, 1), run.stderr
+        assert "(none)" not in run.stdout and "| `` |" not in run.stdout and "## ``" not in run.stdout
+        assert "namespace default" in run.stdout or "`default`" in run.stdout
