@@ -526,6 +526,12 @@ def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index:
                 error = _unprintable(chunk, bad)  # truncated there: report why
                 mark = error.problem_mark
             error_line = start_line + mark.line if mark else last_end
+            column = mark.column + 1 if mark else None
+            if mark is not None and mark.line > chunk.count("\n"):
+                # libyaml puts an error at the end of input without a final newline on a line
+                # that does not exist; the pure parser (and a reader) at the end of the last one.
+                error_line = start_line + chunk.count("\n")
+                column = len(chunk) - (chunk.rfind("\n") + 1) + 1
             deep = None
             if "exceeded maximum nesting depth" in str(error):
                 # libyaml's own limit (also 1000): report it as the pure path does, and for
@@ -535,8 +541,7 @@ def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index:
                                f"exceeded max depth of {MAX_DEPTH}", index)
                 if "block level" in str(error):
                     deep = _depth_problem(source, text, start_pos, end_pos, start_line, index, _PureComposer) or deep
-            yield deep or Problem(source.name, error_line + 1, mark.column + 1 if mark else None,
-                                  f"invalid YAML: {_yaml_message(error)}", index)
+            yield deep or Problem(source.name, error_line + 1, column, f"invalid YAML: {_yaml_message(error)}", index)
             index += 1
             separators = [(line, pos) for line, pos in _separators(text)
                           if line >= last_end and pos < end_pos]

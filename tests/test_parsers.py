@@ -206,3 +206,14 @@ def test_environment_variable_selects_the_pure_parser(tmp_path):
     assert done.returncode == 2 and b"Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1 and f"{path}:4:13: ".encode() in done.stderr
     assert json.loads(done.stdout)["errors"][0]["line"] == 4
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_an_error_at_the_end_of_input_without_a_newline_is_on_the_last_line(podsec, parser):
+    """Found by using the tool: libyaml said 2:1, a line the file does not have; the pure
+    parser said 1:105."""
+    data = b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"x"}]}'
+    run = under(parser, podsec, "check", "-f", "-", "-o", "json", stdin=FakeStdin(data))
+    assert run.code == 2
+    [error] = run.json["errors"]
+    assert (error["line"], error["column"]) == (1, len(data) + 1)
