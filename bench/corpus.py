@@ -345,7 +345,7 @@ def _volumes(chance: Callable[[float], bool], app: str) -> list:
         volumes.append({"name": "token", "projected": {"sources": [{"serviceAccountToken": {
             "path": "token", "audience": "vault", "expirationSeconds": 3600}}]}})
     if chance(0.004):
-        # A volume with no source: the API server defaults it to emptyDir (PSA-SEMANTICS §9.1).
+        # A volume with no source: the API server defaults it to emptyDir (docs/psa-semantics.md §9.1).
         volumes.append({"name": "scratch"})
     return volumes
 
@@ -447,7 +447,7 @@ def _init_container(rng: random.Random, app: str, index: int) -> dict:
 #
 # A workload is built for its level in three steps: restricted settings ("harden"), then settings
 # that fail restricted but not baseline, then settings that fail baseline. Each step is known to
-# fail its level on its own; PSA-SEMANTICS.md has the rules.
+# fail its level on its own; docs/psa-semantics.md has the rules.
 
 
 def _apply_level(rng: random.Random, level: str, kind: str, spec: dict, pod_meta: dict) -> None:

@@ -2,7 +2,7 @@
 
 The upstream library only answers "does this pod pass level L at version V?". The highest
 level passed is the highest L such that the pod passes every level up to L: restricted is
-not a strict superset of baseline (overrides and Windows exemptions, PSA-SEMANTICS.md 7).
+not a strict superset of baseline (overrides and Windows exemptions, docs/psa-semantics.md 7).
 """
 
 from __future__ import annotations

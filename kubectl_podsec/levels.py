@@ -71,7 +71,7 @@ class PolicyVersion:
 
     def clamp(self, server_minor: Optional[int]) -> "PolicyVersion":
         """`latest` on a live cluster means at most the server's minor version, because the API
-        server evaluates with its emulated version (PSA-SEMANTICS.md section 1)."""
+        server evaluates with its emulated version (docs/psa-semantics.md section 1)."""
         if server_minor is None:
             return self
         return PolicyVersion(self.requested, Version(server_minor))

@@ -22,7 +22,7 @@ def mode_policy(labels: dict, mode: str, cap) -> Optional[tuple]:
     the mode is not set. As the API server: an invalid enforce level fails closed (restricted),
     an invalid audit or warn level fails open; an invalid version means latest; an absent warn
     takes a stricter enforce (and its version unless warn-version is set); every version,
-    `latest` or pinned, is at most the server's own (PSA-SEMANTICS.md 1 and 9)."""
+    `latest` or pinned, is at most the server's own (docs/psa-semantics.md 1 and 9)."""
     def parse(name: str):
         level_text = labels.get(LABEL_PREFIX + name)
         if level_text is None:

@@ -299,7 +299,7 @@ def sync_apparmor(meta: dict, spec: dict) -> None:
 
 
 def apply_defaults(kind: str, spec: dict, meta: Optional[dict] = None) -> None:
-    """The API server defaulting that changes what admission sees (PSA-SEMANTICS.md 9.1)."""
+    """The API server defaulting that changes what admission sees (docs/psa-semantics.md 9.1)."""
     if kind == "Pod" and meta is not None:
         sync_apparmor(meta, spec)
     for volume in spec.get("volumes") or ():

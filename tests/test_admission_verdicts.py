@@ -4,7 +4,7 @@ message, and the exact Pod Security warnings.
 
 Each object is read from the manifest it was created from (cluster-state/), the way the CLI
 reads files, and the namespace's labels are applied the way Pod Security Admission applies
-them (PSA-SEMANTICS.md sections 8 and 9):
+them (docs/psa-semantics.md sections 8 and 9):
 
 * enforce applies only to Pods, including ephemeral-container updates; workload objects get
   the warn level only;
@@ -99,7 +99,7 @@ def _label_value(labels: dict, mode: str):
 
 
 def effective_policy(labels: dict) -> dict:
-    """{mode: (Level, "level:version" as PSA prints it)} for enforce and warn (PSA-SEMANTICS 9)."""
+    """{mode: (Level, "level:version" as PSA prints it)} for enforce and warn (docs/psa-semantics.md 9)."""
     policy = {}
     for mode in ("enforce", "warn"):
         level_text = labels.get(PREFIX + mode, "privileged")

@@ -449,7 +449,7 @@ def test_json_without_unsafe_fixes_says_why(fix):
     assert obj["edits"] == []
     whys = {r["check"]: r["why"] for r in obj["remaining"]}
     assert "--unsafe-fixes" in whys["privileged"]
-    assert "allowPrivilegeEscalation" in whys  # cannot go with privileged: true (PSA-SEMANTICS 9.2)
+    assert "allowPrivilegeEscalation" in whys  # cannot go with privileged: true (docs/psa-semantics.md 9.2)
 
 
 def test_json_dry_run_writes_nothing(fix, tmp_path):

@@ -1,5 +1,5 @@
 """`check --compare-versions FROM,TO`: a table across every version boundary that
-PSA-SEMANTICS.md section 2 lists, through the CLI, plus the live-cluster case."""
+docs/psa-semantics.md section 2 lists, through the CLI, plus the live-cluster case."""
 
 from __future__ import annotations
 

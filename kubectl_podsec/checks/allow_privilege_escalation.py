@@ -43,7 +43,7 @@ def fix(plan) -> None:
         value = context.get("allowPrivilegeEscalation")
         if value is False:
             continue
-        # The API server rejects allowPrivilegeEscalation: false with these (PSA-SEMANTICS.md 9.2).
+        # The API server rejects allowPrivilegeEscalation: false with these (docs/psa-semantics.md 9.2).
         added = (context.get("capabilities") or {}).get("add") or ()
         if context.get("privileged") is True or {"SYS_ADMIN", "CAP_SYS_ADMIN"} & set(added):
             plan.needs_human(CHECK_ID, f'container "{container.get("name", "")}" is privileged or adds '

@@ -1,6 +1,6 @@
 """Helpers for the per-check table tests: build pod specs as plain dicts and run one check.
 
-Expected strings in the tests are written from ../shared/conformance/PSA-SEMANTICS.md, never
+Expected strings in the tests are written from docs/psa-semantics.md, never
 copied from the engine. Specs are built so that the dict order of the container lists is
 ephemeral, regular, init: a check that walks the dict instead of init -> regular -> ephemeral
 gets the names in the wrong order.

@@ -1,4 +1,4 @@
-"""appArmorProfile (baseline, one variant from v1.0): PSA-SEMANTICS.md section 3.
+"""appArmorProfile (baseline, one variant from v1.0): docs/psa-semantics.md section 3.
 
 Fields (pod and every container's appArmorProfile.type) are not covered by the upstream
 fixtures, nor are ephemeral containers or the exact annotation quoting.

@@ -1,4 +1,4 @@
-"""capabilities_restricted (restricted, v1.22; v1.25 exempts Windows pods): PSA-SEMANTICS.md 3, 6."""
+"""capabilities_restricted (restricted, v1.22; v1.25 exempts Windows pods): docs/psa-semantics.md 3, 6."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

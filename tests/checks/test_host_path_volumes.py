@@ -1,4 +1,4 @@
-"""hostPathVolumes (baseline, v1.0): PSA-SEMANTICS.md section 3."""
+"""hostPathVolumes (baseline, v1.0): docs/psa-semantics.md section 3."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, pod, run

@@ -1,4 +1,4 @@
-"""hostPorts (baseline, v1.0): PSA-SEMANTICS.md sections 3 and 9.1."""
+"""hostPorts (baseline, v1.0): docs/psa-semantics.md sections 3 and 9.1."""
 
 import pytest
 import yaml

@@ -1,4 +1,4 @@
-"""hostProbesAndHostLifecycle (baseline, v1.34+): PSA-SEMANTICS.md section 3."""
+"""hostProbesAndHostLifecycle (baseline, v1.34+): docs/psa-semantics.md section 3."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

@@ -1,4 +1,4 @@
-"""procMount (baseline, v1.0; v1.35 relaxes it for hostUsers: false): PSA-SEMANTICS.md 3, 6."""
+"""procMount (baseline, v1.0; v1.35 relaxes it for hostUsers: false): docs/psa-semantics.md 3, 6."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, ctr, pod, run

@@ -1,4 +1,4 @@
-"""procMount_restricted (restricted, v1.35; replaces procMount, never relaxed): PSA-SEMANTICS.md 2, 3, 6."""
+"""procMount_restricted (restricted, v1.35; replaces procMount, never relaxed): docs/psa-semantics.md 2, 3, 6."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

@@ -1,4 +1,4 @@
-"""The registry, levels and versions, and evaluate(): PSA-SEMANTICS.md sections 1, 2, 7 and 8."""
+"""The registry, levels and versions, and evaluate(): docs/psa-semantics.md sections 1, 2, 7 and 8."""
 
 import pytest
 from checkhelp import ALL_MINORS, ctr, pod

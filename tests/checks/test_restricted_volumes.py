@@ -1,4 +1,4 @@
-"""restrictedVolumes (restricted, v1.0; replaces hostPathVolumes): PSA-SEMANTICS.md 3 and 9.1."""
+"""restrictedVolumes (restricted, v1.0; replaces hostPathVolumes): docs/psa-semantics.md 3 and 9.1."""
 
 import pytest
 import yaml

@@ -1,4 +1,4 @@
-"""runAsNonRoot (restricted, v1.0; v1.35 skips hostUsers: false pods): PSA-SEMANTICS.md 3, 5, 6."""
+"""runAsNonRoot (restricted, v1.0; v1.35 skips hostUsers: false pods): docs/psa-semantics.md 3, 5, 6."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, ctr, pod, run

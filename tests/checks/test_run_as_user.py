@@ -1,4 +1,4 @@
-"""runAsUser (restricted, v1.23; v1.35 skips hostUsers: false pods): PSA-SEMANTICS.md 3, 5, 6."""
+"""runAsUser (restricted, v1.23; v1.35 skips hostUsers: false pods): docs/psa-semantics.md 3, 5, 6."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

@@ -1,4 +1,4 @@
-"""seLinuxOptions (baseline, v1.0; v1.31 adds container_engine_t): PSA-SEMANTICS.md 3, 5."""
+"""seLinuxOptions (baseline, v1.0; v1.31 adds container_engine_t): docs/psa-semantics.md 3, 5."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, ctr, pod, run

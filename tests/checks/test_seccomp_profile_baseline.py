@@ -1,4 +1,4 @@
-"""seccompProfile_baseline (baseline; v1.0-v1.18 annotations, v1.19+ fields): PSA-SEMANTICS.md 3, 5, 11.5."""
+"""seccompProfile_baseline (baseline; v1.0-v1.18 annotations, v1.19+ fields): docs/psa-semantics.md 3, 5, 11.5."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

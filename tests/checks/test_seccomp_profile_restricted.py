@@ -1,4 +1,4 @@
-"""seccompProfile_restricted (restricted, v1.19; v1.25 exempts Windows pods): PSA-SEMANTICS.md 3, 5, 6."""
+"""seccompProfile_restricted (restricted, v1.19; v1.25 exempts Windows pods): docs/psa-semantics.md 3, 5, 6."""
 
 import pytest
 from checkhelp import assert_allowed, assert_denied, ctr, pod, run

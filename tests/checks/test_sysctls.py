@@ -1,4 +1,4 @@
-"""sysctls (baseline; allowed set grows at v1.27, v1.29, v1.32, v1.37): PSA-SEMANTICS.md 3 and 4."""
+"""sysctls (baseline; allowed set grows at v1.27, v1.29, v1.32, v1.37): docs/psa-semantics.md 3 and 4."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, pod, run

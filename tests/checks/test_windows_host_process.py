@@ -1,4 +1,4 @@
-"""windowsHostProcess (baseline, v1.0): PSA-SEMANTICS.md 3 and 5."""
+"""windowsHostProcess (baseline, v1.0): docs/psa-semantics.md 3 and 5."""
 
 import pytest
 from checkhelp import ALL_MINORS, assert_allowed, assert_denied, ctr, pod, run
