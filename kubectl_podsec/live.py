@@ -155,24 +155,29 @@ def _name(item: dict) -> str:
     return (item.get("metadata") or {}).get("name", "")
 
 
+def _labels_at_server_version(kubectl: Kubectl, names: list, version: PolicyVersion) -> tuple:
+    """(names, version clamped to the server's, {namespace: labels}, kubectl's errors, a
+    Kubectl scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError.
+    The caller's Kubectl keeps its flags (the copy shares its list of warnings)."""
+    if not names and kubectl.namespace and not kubectl.all_namespaces:
+        names = [kubectl.namespace]  # -n NS: that namespace only
+    if version.cap is None:
+        version = version.clamp(kubectl.server_minor())
+    labels, errors = kubectl.namespaces(names or None)
+    scoped = replace(kubectl, all_namespaces=len(names) != 1, namespace=names[0] if len(names) == 1 else None)
+    return names, version, labels, errors, scoped
+
+
 def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
     """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
     when none are named), judged at the server's version."""
-    if not names and kubectl.namespace and not kubectl.all_namespaces:
-        names = [kubectl.namespace]  # -n NS: that namespace only
     try:
-        if version.cap is None:
-            version = version.clamp(kubectl.server_minor())
-        labels, errors = kubectl.namespaces(names or None)
+        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
         report = Report(version)
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report, {}
-    if len(names) == 1:
-        kubectl.all_namespaces, kubectl.namespace = False, names[0]
-    else:
-        kubectl.all_namespaces, kubectl.namespace = True, None
-    report = scan_cluster(kubectl, [], version, labels, admission) if labels else Report(version)
+    report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
     report.errors[:0] = [Problem(SOURCE, None, None, message) for message in errors]
     report.objects = [r for r in report.objects if r.workload.namespace in labels]
     return report, labels
@@ -181,19 +186,12 @@ def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission
 def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
     """(NamespaceSummary list, problems) for `kubectl podsec namespaces`: read the namespaces'
     labels and their workloads; namespaces.summarize judges them."""
-    problems = []
-    if not names and kubectl.namespace and not kubectl.all_namespaces:
-        names = [kubectl.namespace]  # -n NS: that namespace only
     try:
-        if version.cap is None:
-            version = version.clamp(kubectl.server_minor())
-        labels, errors = kubectl.namespaces(names or None)
+        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
         return [], [Problem(SOURCE, None, None, str(error))]
-    problems.extend(Problem(SOURCE, None, None, message) for message in errors)
-    # A copy with the scope of the listing: the caller's flags stay as given.
-    kubectl = replace(kubectl, all_namespaces=len(names) != 1, namespace=names[0] if len(names) == 1 else None)
-    report = scan_cluster(kubectl, [], version, labels, admission) if labels else Report(version)
+    problems = [Problem(SOURCE, None, None, message) for message in errors]
+    report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
     problems.extend(report.errors)
     unread = "; ".join(p.message for p in report.errors) or None  # a listing error: no namespace is complete
-    return summarize(labels, report.objects, version, admission, unread, kubectl.selector), problems
+    return summarize(labels, report.objects, version, admission, unread, scoped.selector), problems

@@ -25,6 +25,7 @@ from yaml.reader import Reader
 from yaml.scanner import Scanner
 
 from kubectl_podsec.yamlnodes import NodeError, mapping
+from kubectl_podsec.paths import file_location
 
 MAX_DEPTH = 1000  # libyaml 0.2.6 refuses deeper nesting itself; we refuse it everywhere
 
@@ -261,10 +262,7 @@ class Problem:
     document: Optional[int] = None
 
     def __str__(self) -> str:
-        where = self.source
-        if self.line is not None:
-            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
-        return f"{where}: {self.message}"
+        return f"{file_location(self.source, self.line, self.column)}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 from kubectl_podsec.levels import Level
+from kubectl_podsec.paths import file_location
 
 
 class Location(NamedTuple):
@@ -121,10 +122,7 @@ class InputError:
     message: str
 
     def __str__(self) -> str:
-        where = self.source
-        if self.line is not None:
-            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
-        return f"{where}: {self.message}"
+        return f"{file_location(self.source, self.line, self.column)}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Object paths as users write them, for messages: a leaf module that everything may import."""
+"""Object paths and places in files as users write them, for messages: a leaf module that
+everything may import."""
 
 from __future__ import annotations
 
@@ -23,3 +24,10 @@ def _format(path: tuple) -> str:
         else:
             out += ("." if out else "") + part
     return out
+
+
+def file_location(source: str, line, column) -> str:
+    """`file`, `file:line` or `file:line:col`, as compilers and kubectl print places."""
+    if line is None:
+        return source
+    return f"{source}:{line}" + (f":{column}" if column is not None else "")
