@@ -507,42 +507,28 @@ def test_the_threshold_variable_reaches_the_parallel_path(monkeypatch):
     the_parallel_path_is_used(monkeypatch)
 
 
-def children_of(pid: int) -> set:
-    found = set()
+def _processes():
+    """(pid, the fields of /proc/PID/stat after the name) of every process that is not a zombie."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.add(int(entry))
-    return found
+            if fields[0] != "Z":
+                yield int(entry), fields
+
+
+def children_of(pid: int) -> set:
+    return {child for child, fields in _processes() if int(fields[1]) == pid}
 
 
 def alive(pids: set) -> set:
-    out = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            out.add(pid)
-    return out
+    return {pid for pid, _ in _processes() if pid in pids}
 
 
 def in_group(group: int) -> set:
-    out = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == group and fields[0] != "Z":
-                out.add(int(entry))
-    return out
+    return {pid for pid, fields in _processes() if int(fields[3]) == group}
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")

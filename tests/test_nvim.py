@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import required_tool
 
 DATA = Path(__file__).resolve().parent / "data"
 SCRIPT = DATA / "nvim" / "fix_all.lua"
@@ -19,13 +20,8 @@ SCRIPT = DATA / "nvim" / "fix_all.lua"
 
 @pytest.fixture(scope="session")
 def nvim() -> str:
-    """Path of nvim; skips without one, except on CI, where that is an error (like kubectl)."""
-    path = shutil.which("nvim")
-    if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("nvim is not on PATH: CI must run the editor test (.ci/run installs Debian's neovim)")
-        pytest.skip("nvim is not on PATH")
-    return path
+    """Path of nvim (like kubectl: a skip only off CI)."""
+    return required_tool("nvim", "CI must run the editor test (.ci/run installs Debian's neovim)")
 
 
 @pytest.mark.parametrize("name", ["web.yaml", "alias.yaml"])
