@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from kubectl_podsec.checks.seccomp_profile_baseline import seccomp_annotation_matches
 from kubectl_podsec.checks.util import containers, is_windows, pod_security_context, security_context
+from kubectl_podsec.paths import format_path
 
 SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
@@ -80,7 +81,7 @@ def validation_errors(meta: dict, spec: dict) -> list:
         errors += [f"spec.securityContext.{name}: Forbidden: cannot be set for a windows pod"
                    for name in _WINDOWS_FORBIDDEN_POD if pod_context.get(name) is not None]
     for container, path in containers(spec):
-        where = "spec." + _dotted(path[1:])
+        where = format_path(path)
         name = container.get("name", "")
         context = security_context(container)
         seccomp = context.get("seccompProfile")
@@ -116,13 +117,6 @@ def validation_errors(meta: dict, spec: dict) -> list:
             errors += [f"{where}.securityContext.{field}: Forbidden: cannot be set for a windows pod"
                        for field in _WINDOWS_FORBIDDEN_CONTAINER if context.get(field) is not None]
     return errors
-
-
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def new_errors(before: tuple, after: tuple) -> list:
