@@ -26,7 +26,7 @@ from typing import Iterator, Optional
 
 from kubectl_podsec.checks import ALL_CHECKS, NEWEST_VERSION, checks_for
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Problem
+from kubectl_podsec.sources import Problem
 
 VIOLATIONS = "pod-security.kubernetes.io/audit-violations"
 ENFORCE = "pod-security.kubernetes.io/enforce-policy"

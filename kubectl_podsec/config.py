@@ -24,7 +24,7 @@ from typing import Optional
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from kubectl_podsec.manifests import Document, Problem, Source, documents, load
+from kubectl_podsec.sources import Document, Problem, Source, documents, load
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping, scalar
 
 CONFIG_NAMES = (".podsec.yaml", ".podsec.yml")

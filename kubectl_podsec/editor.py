@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Problem, Source
+from kubectl_podsec.sources import Problem, Source
 
 # The upstream standard, one section per level: what a finding's code links to.
 STANDARD_URI = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"

@@ -18,7 +18,7 @@ from kubectl_podsec.checks.plan import Plan
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
-from kubectl_podsec.manifests import Document, Problem, Source, documents, helm_templates
+from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates
 from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
 from kubectl_podsec import parallel
 from kubectl_podsec.scan import _template_of, objects_in, part_source

@@ -10,7 +10,7 @@ from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.cluster import WORKLOAD_RESOURCES, ClusterError, Kubectl, controller_of
 from kubectl_podsec.evaluate import cached_evaluate
 from kubectl_podsec.levels import PolicyVersion
-from kubectl_podsec.manifests import Problem
+from kubectl_podsec.sources import Problem
 from kubectl_podsec.model import LiveFacts, Owner, Suppression
 from kubectl_podsec.namespaces import MODES, enforce_verdict, summarize
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject

@@ -16,7 +16,7 @@ from kubectl_podsec import parallel
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
-from kubectl_podsec.manifests import (
+from kubectl_podsec.sources import (
     Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
 )
 from kubectl_podsec.model import LiveFacts

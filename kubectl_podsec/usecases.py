@@ -108,7 +108,7 @@ def refuse_terminal_stdin(specs, stdin_is_terminal: bool, command: str = "check"
 def read_workloads(options: CheckOptions):
     """Read and judge every input: files, a kustomization's rendering, or the cluster. The
     scan.Report; kubectl's warnings are in options.kubectl.warnings."""
-    from kubectl_podsec.manifests import Problem, Source
+    from kubectl_podsec.sources import Problem, Source
     from kubectl_podsec.scan import Report, scan, scan_source
 
     if options.kustomize:
@@ -210,7 +210,7 @@ def run_fix(options: FixOptions) -> FixResult:
     import io
 
     from kubectl_podsec import fix, writes
-    from kubectl_podsec.manifests import Notice, Problem, find_sources, load
+    from kubectl_podsec.sources import Notice, Problem, find_sources, load
 
     results, problems, notices = [], [], []
     for source in find_sources(list(options.specs), options.recursive):
@@ -277,7 +277,7 @@ def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, lo
 
     from kubectl_podsec import fix
     from kubectl_podsec.cluster import ClusterError, strip_server_fields
-    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.sources import Source
 
     try:
         if version.requested is None:

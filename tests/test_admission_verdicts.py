@@ -26,7 +26,7 @@ import yaml
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import evaluate, failures, forbidden_detail
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Document, Source, documents
+from kubectl_podsec.sources import Document, Source, documents
 from kubectl_podsec.workloads import Workload, workload_from_node
 
 RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"

@@ -37,7 +37,7 @@ def test_the_threshold_is_a_parameter():
 
 
 def test_importing_the_package_leaves_the_recursion_limit_alone():
-    code = ("import sys; before = sys.getrecursionlimit(); import kubectl_podsec.cli, kubectl_podsec.manifests; "
+    code = ("import sys; before = sys.getrecursionlimit(); import kubectl_podsec.cli, kubectl_podsec.sources; "
             "print(before == sys.getrecursionlimit())")
     env = dict(os.environ, KUBECTL_PODSEC_PURE_YAML="1")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout

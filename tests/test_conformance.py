@@ -10,7 +10,7 @@ import pytest
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import evaluate, failures, forbidden_detail
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Document, Source, documents
+from kubectl_podsec.sources import Document, Source, documents
 from kubectl_podsec.workloads import Workload, workload_from_node
 from cli_helpers import TEMPLATES
 from psa_fixtures import load_records

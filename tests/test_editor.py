@@ -13,7 +13,7 @@ from kubectl_podsec import editor
 from kubectl_podsec.cli import main
 from kubectl_podsec.fix import fix_source
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Source, load
+from kubectl_podsec.sources import Source, load
 
 TESTS = Path(__file__).resolve().parent
 FIX_INPUTS = sorted(TESTS.glob("fix/*/input.*")) + sorted((TESTS / "data" / "lsp").glob("*.yaml"))

@@ -11,10 +11,10 @@ import sys
 import pytest
 from cli_helpers import FakeStdin, cli_runner, pod, write
 
-from kubectl_podsec import manifests
+from kubectl_podsec.sources import parsers
 from kubectl_podsec.cli import main
 
-PARSERS = ["libyaml", "pure"] if manifests._CComposer is not None else ["pure"]
+PARSERS = ["libyaml", "pure"] if parsers.CComposer is not None else ["pure"]
 ENCODINGS = {
     "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE,
     "utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE,
@@ -26,9 +26,9 @@ BROKEN = "apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: broken: yes\r\n"
 
 @pytest.fixture(params=PARSERS)
 def podsec(request, capsys, monkeypatch):
-    manifests.use_parser(request.param == "pure")
+    parsers.use_parser(request.param == "pure")
     yield cli_runner(capsys, monkeypatch)
-    manifests.use_parser(False)
+    parsers.use_parser(False)
 
 
 def _bytes(encoding: str, text: str) -> bytes:
@@ -81,11 +81,11 @@ def test_fix_in_place_keeps_encoding_and_bom(podsec, tmp_path, encoding):
 def test_fix_filter_keeps_encoding_and_bom(capsysbinary, monkeypatch, encoding, parser):
     def filtered(data: bytes) -> bytes:
         monkeypatch.setattr(sys, "stdin", FakeStdin(data))
-        manifests.use_parser(parser == "pure")
+        parsers.use_parser(parser == "pure")
         try:
             assert main(["fix", "-f", "-"]) == 1
         finally:
-            manifests.use_parser(False)
+            parsers.use_parser(False)
         out, err = capsysbinary.readouterr()
         assert "Traceback" not in err.decode()
         return out

@@ -19,7 +19,7 @@ import pytest
 
 from kubectl_podsec.cli import main
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.manifests import Source, load
+from kubectl_podsec.sources import Source, load
 from kubectl_podsec.scan import Report, scan_source
 
 CASES_DIR = Path(__file__).resolve().parent / "fix"

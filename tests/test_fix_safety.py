@@ -84,7 +84,7 @@ def test_filter_echoes_unreadable_input(filter_, data):
 
 def test_filter_echoes_on_an_internal_verify_failure(filter_, monkeypatch):
     from kubectl_podsec import fix
-    from kubectl_podsec.manifests import Problem
+    from kubectl_podsec.sources import Problem
 
     monkeypatch.setattr(fix, "_verify", lambda source, *rest: Problem(source.name, None, None,
                                                                      "internal error: simulated; left unchanged"))
@@ -94,7 +94,7 @@ def test_filter_echoes_on_an_internal_verify_failure(filter_, monkeypatch):
 
 
 def test_filter_echoes_when_the_output_cannot_be_encoded(filter_, monkeypatch):
-    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.sources import Source
 
     def cannot(self, text):
         raise UnicodeEncodeError("utf-16", text, 0, 1, "simulated")
@@ -271,7 +271,7 @@ def test_a_hard_linked_file_changed_while_fix_runs_is_not_written(podsec, tmp_pa
 def fixed_text() -> str:
     from kubectl_podsec.fix import fix_source
     from kubectl_podsec.levels import Level, PolicyVersion
-    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.sources import Source
 
     return fix_source(Source("x", None, NEEDS_FIX), Level.RESTRICTED, PolicyVersion(None), False).new_text
 
@@ -455,7 +455,7 @@ def current_umask() -> int:
 
 def test_the_writer_and_the_filter_use_source_encode(podsec, tmp_path, monkeypatch):
     """One method turns a source's text into bytes, for the file writer and the filter alike."""
-    from kubectl_podsec.manifests import Source
+    from kubectl_podsec.sources import Source
 
     monkeypatch.setattr(Source, "encode", lambda self, text: text.upper().encode())
     path = tmp_path / "web.yaml"

@@ -10,18 +10,18 @@ import json
 import pytest
 from cli_helpers import cli_runner, write
 
-from kubectl_podsec import manifests
+from kubectl_podsec.sources import parsers
 from kubectl_podsec.workloads import PruneError, workload_from_value
 
-PARSERS = ["libyaml", "pure"] if manifests._CComposer is not None else ["pure"]
+PARSERS = ["libyaml", "pure"] if parsers.CComposer is not None else ["pure"]
 INT64, INT32 = 2 ** 63, 2 ** 31
 
 
 @pytest.fixture(params=PARSERS)
 def podsec(request, capsys, monkeypatch):
-    manifests.use_parser(request.param == "pure")
+    parsers.use_parser(request.param == "pure")
     yield cli_runner(capsys, monkeypatch)
-    manifests.use_parser(False)
+    parsers.use_parser(False)
 
 
 def _pod(pod_user="1000", container_user="1000", host_port="0", container_port="80") -> dict:

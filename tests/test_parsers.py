@@ -16,11 +16,11 @@ import pytest
 from cli_helpers import FakeStdin, cli_runner, pod, run_process, write
 from test_bad_input import BAD_DOCUMENTS, BAD_FILES, DEEP, billion_laughs, merge_bomb
 
-from kubectl_podsec import manifests
+from kubectl_podsec.sources import parsers
 from kubectl_podsec.cli import main
 
 PARSERS = ["libyaml", "pure"]
-if manifests._CComposer is None:  # pragma: no cover - PyYAML without libyaml
+if parsers.CComposer is None:  # pragma: no cover - PyYAML without libyaml
     pytest.skip("this PyYAML has no libyaml binding", allow_module_level=True)
 
 
@@ -37,11 +37,11 @@ def filter_run():
         stdout, stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""), io.StringIO()
         saved = sys.stdin, sys.stdout, sys.stderr
         sys.stdin, sys.stdout, sys.stderr = FakeStdin(content), stdout, stderr
-        manifests.use_parser(parser == "pure")
+        parsers.use_parser(parser == "pure")
         try:
             code = main(["fix", "-f", "-"])
         finally:
-            manifests.use_parser(False)
+            parsers.use_parser(False)
             stdout.flush()
             sys.stdin, sys.stdout, sys.stderr = saved
         assert "Traceback" not in stderr.getvalue(), stderr.getvalue()
@@ -51,11 +51,11 @@ def filter_run():
 
 
 def under(parser: str, podsec, *argv, stdin=None):
-    manifests.use_parser(parser == "pure")
+    parsers.use_parser(parser == "pure")
     try:
         return podsec(*argv, stdin=stdin)
     finally:
-        manifests.use_parser(False)
+        parsers.use_parser(False)
 
 
 TAB_JSON = '{\n\t"apiVersion": "v1",\n\t"kind": "Pod",\n\t"metadata": {"name": "tabs"},\n\t"spec": {\n\t\t"hostNetwork": true,\n\t\t"containers": [{"name": "c", "image": "c"}]\n\t}\n}\n'
@@ -196,7 +196,7 @@ def test_environment_variable_selects_the_pure_parser(tmp_path):
     """KUBECTL_PODSEC_PURE_YAML=1 runs the krew build's parser; a lone surrogate, which
     crashed it, is a one-line error there too."""
     path = write(tmp_path, "lone.yaml", TRICKY["yaml-lone-surrogate"])
-    probe = "from kubectl_podsec import manifests; print(manifests.pure_parser())"
+    probe = "from kubectl_podsec.sources import parsers; print(parsers.pure_parser())"
     for value, expected in (("1", "True"), ("", "False")):
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                               env={**os.environ, "KUBECTL_PODSEC_PURE_YAML": value}, check=False)

@@ -15,10 +15,10 @@ from typing import Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kubectl_podsec.manifests import may_have_aliases
-from kubectl_podsec.yamlnodes import FALSE_WORDS, NULL_WORDS, TRUE_WORDS, has_merge, is_null
+from kubectl_podsec.patch.style import Style, dash_column, is_compact
+from kubectl_podsec.patch.text import line_end, line_start, render_scalar, runs
+from kubectl_podsec.yamlnodes import has_merge, is_null
 
-_PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
 _COMMENT_RE = re.compile(r"(?:^|\s)(#.*?)\s*$")
 
 
@@ -32,71 +32,6 @@ class Splice:
     end: int
     text: str
     depth: int = 0  # at one offset, deeper insertions go first
-
-
-@dataclass(frozen=True)
-class Style:
-    newline: str = "\n"
-    step: int = 2  # indentation of a nested block mapping
-    seq_indent: int = 0  # dash column minus the parent key's column (0: flush sequences)
-    json: bool = False
-    compact: bool = False  # JSON without blanks after `:` and `,` (minified)
-
-
-def detect_style(text: str, root: Node) -> Style:
-    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
-    is_json = isinstance(root, MappingNode) and root.flow_style and bool(root.value) \
-        and root.value[0][0].style == '"'
-    step = seq_indent = None
-    stack = [root]
-    while stack and (step is None or seq_indent is None):
-        node = stack.pop()
-        if isinstance(node, MappingNode):
-            for key, value in node.value:
-                if isinstance(value, MappingNode) and value.value and step is None:
-                    child = value.value[0][0]
-                    if child.start_mark.line > key.start_mark.line:
-                        step = child.start_mark.column - key.start_mark.column
-                if isinstance(value, SequenceNode) and not value.flow_style and value.value and seq_indent is None:
-                    dash = _dash_column(text, value.value[0])
-                    if dash is not None and value.value[0].start_mark.line > key.start_mark.line:
-                        seq_indent = dash - key.start_mark.column
-                stack.append(value)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    compact = bool(is_json) and _compact(text, root)
-    return Style(newline, step if step and step > 0 else 2, max(seq_indent or 0, 0), bool(is_json), compact)
-
-
-def _compact(text: str, mapping: MappingNode) -> bool:
-    """Is this flow mapping written without a blank after its first `:`?"""
-    key, value = mapping.value[0]
-    return text[key.end_mark.index:value.start_mark.index] == ":"
-
-
-def _dash_column(text: str, item: Node) -> Optional[int]:
-    line_start = text.rfind("\n", 0, item.start_mark.index) + 1
-    dash = text.rfind("-", line_start, item.start_mark.index)
-    return None if dash < 0 else dash - line_start
-
-
-def shared_nodes(root: Node, text: str) -> set:
-    """Ids of nodes reachable more than once (YAML aliases): editing them would change
-    every place that uses the anchor."""
-    if not may_have_aliases(text, root.start_mark.index, root.end_mark.index):
-        return set()
-    seen, shared, stack = set(), set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            shared.add(id(node))
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            stack.extend(part for pair in node.value for part in pair)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return shared
 
 
 class Patcher:
@@ -213,7 +148,7 @@ class Patcher:
             self.splices.append(Splice(at, at, self._flow_separator(sequence) + rendered, depth))
         else:
             last = self._last_value(sequence)
-            dash = _dash_column(self.text, last)
+            dash = dash_column(self.text, last)
             at = self._line_end(self._end(last))
             self.splices.append(Splice(at, at, self.style.newline + " " * dash + "- " + rendered, depth))
 
@@ -233,11 +168,11 @@ class Patcher:
             return
         sequence = chain[-1][2]
         items = [(None, item) for item in sequence.value]
-        for first, last in _runs(sorted(indices)):
+        for first, last in runs(sorted(indices)):
             start_node = sequence.value[first]
             start = start_node.start_mark.index
             if not sequence.flow_style:
-                dash = _dash_column(self.text, start_node)
+                dash = dash_column(self.text, start_node)
                 start = self._line_start(start) + (dash or 0)
             span = self._entry_range(sequence, items, first, last, start)
             column = start_node.start_mark.column if sequence.flow_style else (dash or 0)
@@ -371,7 +306,7 @@ class Patcher:
             self.splices.append(Splice(start, null.end_mark.index, "", depth))
 
     def _key_column(self, key, node: Node) -> int:
-        return key.start_mark.column if key is not None else _dash_column(self.text, node) or 0
+        return key.start_mark.column if key is not None else dash_column(self.text, node) or 0
 
     def _indent_of(self, index: int) -> int:
         start = self._line_start(index)
@@ -379,7 +314,7 @@ class Patcher:
         return len(line) - len(line.lstrip(" "))
 
     def _compact_at(self, mapping: MappingNode) -> bool:
-        return _compact(self.text, mapping) if mapping.value else self.style.compact
+        return is_compact(self.text, mapping) if mapping.value else self.style.compact
 
     def _block_lines(self, tree: dict, column: int, step: int) -> list:
         lines = []
@@ -423,17 +358,7 @@ class Patcher:
         return separator.join(f"{key_text(k)}{colon}{render(v)}" for k, v in tree.items())
 
     def _scalar(self, value, style, json_style: bool) -> str:
-        if json_style or style == '"':
-            return json.dumps(value)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if style == "'":
-            return "'" + value.replace("'", "''") + "'"
-        if _PLAIN_SAFE.match(value) and value not in TRUE_WORDS | FALSE_WORDS | NULL_WORDS:
-            return value
-        return json.dumps(value)
+        return render_scalar(value, style, json_style)
 
     # -- text positions -----------------------------------------------------------------
     def _json_at(self, node: Node) -> bool:
@@ -470,13 +395,10 @@ class Patcher:
         return child
 
     def _line_end(self, index: int) -> int:
-        newline = self.text.find("\n", index)
-        if newline < 0:
-            return len(self.text)
-        return newline - 1 if newline > 0 and self.text[newline - 1] == "\r" else newline
+        return line_end(self.text, index)
 
     def _line_start(self, index: int) -> int:
-        return self.text.rfind("\n", 0, index) + 1
+        return line_start(self.text, index)
 
     def _multiline(self, collection: Node) -> bool:
         first = collection.value[0][0] if isinstance(collection, MappingNode) else collection.value[0]
@@ -514,17 +436,6 @@ class Patcher:
         if last + 1 < len(entries):
             return start, entry_start(last + 1)
         raise Refused("removing the only key of a list item would leave an empty item; edit it by hand")
-
-
-def _runs(indices: list):
-    """Consecutive runs (first, last) of sorted indices."""
-    runs = []
-    for index in indices:
-        if runs and runs[-1][1] == index - 1:
-            runs[-1][1] = index
-        else:
-            runs.append([index, index])
-    return [tuple(run) for run in runs]
 
 
 def apply_splices(text: str, splices: list) -> str:
