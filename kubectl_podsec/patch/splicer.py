@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -34,18 +34,40 @@ class Splice:
     depth: int = 0  # at one offset, deeper insertions go first
 
 
+@dataclass(frozen=True)
+class PathStep:
+    """One step of a path as found in the document."""
+    parent: Node  # the mapping or sequence stepped into
+    key: Optional[Node]  # the key node; None in a sequence
+    node: Node  # the value or item the step leads to
+
+
+@dataclass(frozen=True)
+class Insert:
+    """New text for one place, gathered over set() calls and written out by finish(). Of
+    kind "mapping": new_keys go into `mapping`; "null": new_keys replace the null value of
+    `null_field`; "value": `value` fills the null value of `null_field`."""
+    kind: str
+    depth: int  # steps above the place: at one offset, deeper text goes first
+    step: int  # the indentation step around the place
+    mapping: Optional[MappingNode] = None
+    null_field: Optional[PathStep] = None
+    new_keys: dict = field(default_factory=dict)  # nested, e.g. {"securityContext": {"runAsUser": 1000}}
+    value: object = None
+
+
 class Patcher:
     """Collects the splices for one object (a document or a List item)."""
 
     def __init__(self, text: str, node: Node, style: Style, shared: set):
         self.text, self.node, self.style, self.shared = text, node, style, shared
         self.splices: list = []
-        self._inserts: dict = {}  # id(target) -> (target kind, nodes, nested dict of new keys)
+        self._inserts: dict = {}  # (kind, id(node)) -> Insert
         self._chomped: set = set()  # block scalars given strip chomping
 
     # -- navigation ---------------------------------------------------------------------
     def _walk(self, path: tuple):
-        """[(parent, key node or None, value node)] for the part of `path` that exists."""
+        """The PathSteps of the part of `path` that exists."""
         chain, node = [], self.node
         for part in path:
             if id(node) in self.shared:
@@ -54,7 +76,7 @@ class Patcher:
                 if not isinstance(node, SequenceNode) or part >= len(node.value):
                     break
                 child = node.value[part]
-                chain.append((node, None, child))
+                chain.append(PathStep(node, None, child))
             else:
                 if not isinstance(node, MappingNode):
                     break
@@ -64,7 +86,7 @@ class Patcher:
                 pair = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None)
                 if pair is None:
                     break
-                chain.append((node, pair[0], pair[1]))
+                chain.append(PathStep(node, pair[0], pair[1]))
                 child = pair[1]
             node = child
             if is_null(node):
@@ -92,29 +114,30 @@ class Patcher:
     # -- edits ----------------------------------------------------------------------------
     def set(self, path: tuple, value) -> None:
         chain = self._walk(path)
-        if len(chain) == len(path) and not is_null(chain[-1][2]):
-            target = chain[-1][2]
+        if len(chain) == len(path) and not is_null(chain[-1].node):
+            target = chain[-1].node
             if not isinstance(target, ScalarNode) or isinstance(value, (dict, list)):
                 raise Refused(f"{path[-1]} is not a plain value")
             self.splices.append(Splice(target.start_mark.index, target.end_mark.index,
-                                       self._scalar(value, target.style, self._json_at(chain[-1][0]))))
+                                       self._scalar(value, target.style, self._json_at(chain[-1].parent))))
             return
         depth = len(chain)
         step = self._local_step(chain)
-        if chain and is_null(chain[-1][2]):
-            parent, key, target = chain[-1]
-            kind, anchor, rest = "null", (parent, key, target), path[depth:]
+        rest = path[depth:]
+        if chain and is_null(chain[-1].node):
+            null_field = chain[-1]
             if not rest:  # the field itself is there, with no value
-                self._inserts[("value", id(target))] = ["value", anchor, value, depth, step]
+                insert = Insert("value", depth, step, null_field=null_field, value=value)
+                self._inserts[("value", id(null_field.node))] = insert
                 return
+            insert = self._inserts.setdefault(("null", id(null_field.node)),
+                                              Insert("null", depth, step, null_field=null_field))
         else:
-            mapping = chain[-1][2] if chain else self.node
+            mapping = chain[-1].node if chain else self.node
             if not isinstance(mapping, MappingNode):
                 raise Refused(f"{'.'.join(map(str, path[:depth])) or 'the object'} is not a mapping")
-            kind, anchor, rest = "mapping", mapping, path[depth:]
-        entry = self._inserts.setdefault((kind, id(anchor[2] if kind == "null" else anchor)),
-                                         [kind, anchor, {}, depth, step])
-        tree = entry[2]
+            insert = self._inserts.setdefault(("mapping", id(mapping)), Insert("mapping", depth, step, mapping=mapping))
+        tree = insert.new_keys
         for part in rest[:-1]:
             tree = tree.setdefault(part, {})
         tree[rest[-1]] = value
@@ -122,7 +145,8 @@ class Patcher:
     def _local_step(self, chain: list) -> int:
         """The indentation step of the nearest block mapping nested in a mapping above the
         edit, so that a file indented 2 here and 4 there gets what is around the edit."""
-        for _, key, value in reversed(chain):
+        for found in reversed(chain):
+            key, value = found.key, found.node
             if key is not None and isinstance(value, MappingNode) and not value.flow_style and value.value:
                 first = value.value[0][0]
                 if first.start_mark.line > key.start_mark.line and first.start_mark.column > key.start_mark.column:
@@ -131,10 +155,10 @@ class Patcher:
 
     def append(self, path: tuple, item) -> None:
         chain = self._walk(path)
-        if len(chain) < len(path) or is_null(chain[-1][2]):
+        if len(chain) < len(path) or is_null(chain[-1].node):
             self.set(path, [item])
             return
-        sequence = chain[-1][2]
+        sequence = chain[-1].node
         if not isinstance(sequence, SequenceNode):
             raise Refused(f"{path[-1]} is not a list")
         json_style = self._json_at(sequence)
@@ -156,7 +180,7 @@ class Patcher:
         chain = self._walk(path)
         if len(chain) < len(path):
             return
-        mapping, key, value = chain[-1]
+        mapping, key = chain[-1].parent, chain[-1].key
         pairs = mapping.value
         index = next(i for i, (k, _) in enumerate(pairs) if k is key)
         start, end = self._entry_range(mapping, list(pairs), index, index, key.start_mark.index)
@@ -166,7 +190,7 @@ class Patcher:
         chain = self._walk(path)
         if len(chain) < len(path):
             return
-        sequence = chain[-1][2]
+        sequence = chain[-1].node
         items = [(None, item) for item in sequence.value]
         for first, last in runs(sorted(indices)):
             start_node = sequence.value[first]
@@ -174,9 +198,9 @@ class Patcher:
             if not sequence.flow_style:
                 dash = dash_column(self.text, start_node)
                 start = self._line_start(start) + (dash or 0)
-            span = self._entry_range(sequence, items, first, last, start)
+            span_start, span_end = self._entry_range(sequence, items, first, last, start)
             column = start_node.start_mark.column if sequence.flow_style else (dash or 0)
-            self.splices.append(Splice(span[0], span[1], self._kept_comments(span[0], span[1], column)))
+            self.splices.append(Splice(span_start, span_end, self._kept_comments(span_start, span_end, column)))
 
     def _kept_comments(self, start: int, end: int, column: int) -> str:
         """The comments in text that a removal takes away, as comment lines to leave in its
@@ -193,13 +217,13 @@ class Patcher:
 
     # -- rendering ----------------------------------------------------------------------
     def finish(self) -> list:
-        for kind, anchor, tree, depth, step in self._inserts.values():
-            if kind == "mapping":
-                self._insert_into_mapping(anchor, tree, depth, step)
-            elif kind == "null":
-                self._replace_null(anchor, tree, depth, step)
+        for insert in self._inserts.values():
+            if insert.kind == "mapping":
+                self._insert_into_mapping(insert.mapping, insert.new_keys, insert.depth, insert.step)
+            elif insert.kind == "null":
+                self._replace_null(insert.null_field, insert.new_keys, insert.depth, insert.step)
             else:
-                self._fill_null(anchor, tree, depth)
+                self._fill_null(insert.null_field, insert.value, insert.depth)
         return self.splices
 
     def _insert_into_mapping(self, mapping: MappingNode, tree: dict, depth: int, step: int) -> None:
@@ -261,8 +285,8 @@ class Patcher:
             at = end
         return at
 
-    def _replace_null(self, anchor, tree: dict, depth: int, step: int) -> None:
-        parent, key, null = anchor
+    def _replace_null(self, null_field: PathStep, tree: dict, depth: int, step: int) -> None:
+        parent, key, null = null_field.parent, null_field.key, null_field.node
         if parent.flow_style:
             json_style = self._json_at(parent)
             self.splices.append(Splice(null.start_mark.index, null.end_mark.index,
@@ -274,9 +298,9 @@ class Patcher:
         lines = self._block_lines(tree, column, step)
         self.splices.append(Splice(at, at, "".join(self.style.newline + line for line in lines), depth))
 
-    def _fill_null(self, anchor, value, depth: int) -> None:
+    def _fill_null(self, null_field: PathStep, value, depth: int) -> None:
         """A field that is there with no value (`drop:`, `allowPrivilegeEscalation: ~`)."""
-        parent, key, null = anchor
+        parent, key, null = null_field.parent, null_field.key, null_field.node
         if key is None:
             raise Refused("a list item with no value; edit it by hand")
         if parent.flow_style:
