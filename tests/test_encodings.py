@@ -11,8 +11,8 @@ import sys
 import pytest
 from cli_helpers import FakeStdin, cli_runner, pod, write
 
-from kubectl_podsec.sources import parsers
 from kubectl_podsec.cli import main
+from kubectl_podsec.sources import parsers
 
 PARSERS = ["libyaml", "pure"] if parsers.CComposer is not None else ["pure"]
 ENCODINGS = {

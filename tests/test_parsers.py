@@ -16,8 +16,8 @@ import pytest
 from cli_helpers import FakeStdin, cli_runner, pod, run_process, write
 from test_bad_input import BAD_DOCUMENTS, BAD_FILES, DEEP, billion_laughs, merge_bomb
 
-from kubectl_podsec.sources import parsers
 from kubectl_podsec.cli import main
+from kubectl_podsec.sources import parsers
 
 PARSERS = ["libyaml", "pure"]
 if parsers.CComposer is None:  # pragma: no cover - PyYAML without libyaml
