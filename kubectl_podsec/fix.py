@@ -106,7 +106,8 @@ def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple
         for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
             fix = check.fix_at(version)
             if fix is not None and (only is None or only(check.id)):
-                fix(plan)
+                # All asked for before any applies: a fix reads the pod, never its own edits.
+                plan.apply(tuple(fix(plan.meta, plan.spec, version)))
         if len(plan.edits) == done:
             break
     return plan

@@ -34,7 +34,7 @@ from kubectl_podsec.checks import (
 )
 # The value types, for the registry's users; the checks themselves import checks.types.
 from kubectl_podsec.checks.types import (  # noqa: F401
-    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, VersionedCheck,
+    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, Unless, VersionedCheck,
 )
 from kubectl_podsec.levels import Level, Version
 
