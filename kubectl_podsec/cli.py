@@ -265,10 +265,9 @@ def _refuse_terminal_stdin(specs: list, command: str = "check") -> None:
 
 
 def _config(args):
-    """The .podsec.yaml in force, with its custom pod templates registered."""
+    """The .podsec.yaml in force (its pod templates give the run its WorkloadKinds)."""
     from kubectl_podsec.checks import BY_ID
     from kubectl_podsec.config import ConfigError, find_config, load_config
-    from kubectl_podsec.workloads import register_templates
 
     path = args.config or find_config()
     if path is None:
@@ -277,7 +276,6 @@ def _config(args):
         config = load_config(path, BY_ID)
     except ConfigError as error:
         raise UsageError(f"config {error.problem}") from None
-    register_templates(config.pod_templates)
     return config
 
 
@@ -495,8 +493,10 @@ def cmd_plan(args) -> int:
             result.objects = [r for r in result.objects if (r.workload.namespace or "") in names]
     else:
         from kubectl_podsec.live import plan_inputs
+        from kubectl_podsec.workloads import kinds_for
 
-        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, load_admission(args.admission_config))
+        result, labels = plan_inputs(_kubectl(args), names, args.policy_version, load_admission(args.admission_config),
+                                     kinds_for(config))
     apply_exemptions(result.objects, config)
     pin = result.policy_version.resolve(NEWEST_VERSION)
     data = plan.build_plan(result.objects, labels, args.level, pin, labels is not None,

@@ -69,7 +69,6 @@ class ConfigCache:
         """(Config or None, Problem or None)."""
         from kubectl_podsec.checks import BY_ID
         from kubectl_podsec.config import ConfigError, find_config, load_config
-        from kubectl_podsec.workloads import register_templates
 
         path = settings.config or (find_config(os.path.dirname(file_path)) if file_path else None)
         if path is None:
@@ -82,7 +81,6 @@ class ConfigCache:
         if cached is None or cached[0] != mtime:
             try:
                 config = load_config(path, BY_ID)
-                register_templates(config.pod_templates)
             except ConfigError as error:
                 config = error.problem
             cached = self._loaded[path] = (mtime, config)
@@ -161,9 +159,10 @@ def diagnose(text: str, path: Optional[str], settings: Settings, config=None,
     config left out), and one per problem reading it. Not a manifest: nothing."""
     from kubectl_podsec.scan import Report, scan_source
     from kubectl_podsec.suppress import apply_exemptions
+    from kubectl_podsec.workloads import kinds_for
 
     report = Report(settings.version)
-    scan_source(Source(path or "-", None, text), settings.version, report)
+    scan_source(Source(path or "-", None, text), settings.version, report, kinds_for(config))
     if not is_manifest(text, report):
         return []
     if report.errors and "{{" in text:  # a Helm or Go template, not a manifest until rendered
@@ -267,8 +266,10 @@ def _compose(first: list, text1: str, second: list) -> tuple:
 
 def _fix(text: str, path: Optional[str], settings: Settings, config, unsafe: bool, only=None):
     from kubectl_podsec.fix import fix_source
+    from kubectl_podsec.workloads import kinds_for
 
-    return fix_source(Source(path or "-", None, text), settings.level, settings.version, unsafe, config, only)
+    return fix_source(Source(path or "-", None, text), settings.level, settings.version, unsafe, config, only,
+                      kinds_for(config))
 
 
 def _for_finding(finding: Finding):

@@ -23,7 +23,9 @@ from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, 
 from kubectl_podsec import parallel
 from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.suppress import exemption_for
-from kubectl_podsec.workloads import PruneError, Skipped, apply_defaults, workload_from_node
+from kubectl_podsec.workloads import (
+    DEFAULT_KINDS, PruneError, Skipped, WorkloadKinds, apply_defaults, workload_from_node,
+)
 
 UNREADABLE = "the file has a document that cannot be read (see the error)"
 LEFT_UNCHANGED = "the file was left unchanged (see the error)"
@@ -104,7 +106,8 @@ def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple
         for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
             fix = check.fix_at(version)
             if fix is not None and (only is None or only(check.id)):
-                fix(plan)
+                # All asked for before any applies: a fix reads the pod, never its own edits.
+                plan.apply(tuple(fix(plan.meta, plan.spec, version)))
         if len(plan.edits) == done:
             break
     return plan
@@ -123,7 +126,7 @@ def _defaulted(kind: str, spec: dict) -> dict:
 
 
 def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               only=None) -> SourceFix:
+               only=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
     """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
     an editor's quick fix for one finding."""
     effective = version.resolve(NEWEST_VERSION)
@@ -147,7 +150,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
             template = _template_of(templates, previous_end, document.root.start_mark.line)
             last_document, previous_end = document.index, document.root.end_mark.line
         try:
-            workload = workload_from_node(node, defaults=False)
+            workload = workload_from_node(node, defaults=False, kinds=kinds)
         except PruneError as error:
             mark = (error.node or node).start_mark
             found.errors.append(Problem(source.name, mark.line + 1, mark.column + 1, error.message, document.index))
@@ -199,7 +202,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         except Refused as refusal:
             result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
             return result
-    problem = _verify(source, text, result, effective)
+    problem = _verify(source, text, result, effective, kinds)
     if problem:
         result.errors.append(problem)
         for fixed in result.objects:
@@ -251,7 +254,7 @@ def _apply_phase(source: Source, text: str, planned: list, ops: tuple, nodes=Non
     return apply_splices(text, splices)
 
 
-def _verify(source: Source, new_text: str, result: SourceFix, version) -> Optional[Problem]:
+def _verify(source: Source, new_text: str, result: SourceFix, version, kinds: WorkloadKinds) -> Optional[Problem]:
     """Parse and evaluate the fixed text: the fix must give a readable file, and the verdicts
     reported are those of what is written."""
     fixed_source = Source(source.name, source.path, new_text, source.bom)
@@ -263,7 +266,7 @@ def _verify(source: Source, new_text: str, result: SourceFix, version) -> Option
                            f"internal error: the fixed text would not parse ({document.message}); left unchanged")
         for _, node in objects_in(document, found):
             try:
-                workload = workload_from_node(node)
+                workload = workload_from_node(node, kinds=kinds)
             except PruneError as error:
                 return Problem(source.name, None, None, f"internal error: the fixed object is invalid "
                                                         f"({error.message}); left unchanged")
@@ -312,8 +315,8 @@ def never_fix_message(check_id: str) -> str:
 
 
 def _fix_part(bounds: tuple):
-    source, level, version, unsafe, config = parallel.shared()
-    result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
+    source, level, version, unsafe, config, kinds = parallel.shared()
+    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, kinds=kinds)
     for fixed in result.objects:
         fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
     line = bounds[2]  # the part's leading newlines come off again
@@ -322,14 +325,14 @@ def _fix_part(bounds: tuple):
 
 
 def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-                        jobs: int = 1) -> SourceFix:
+                        jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
     """fix_source over a big source cut at `---` lines into one part per process; the parts'
     texts, objects and errors are joined in order, and nothing is written unless every part
     could be fixed."""
     parts = parallel.split_for_workers(source.text, jobs)
     if len(parts) < 2:
-        return fix_source(source, level, version, unsafe, config)
-    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config))
+        return fix_source(source, level, version, unsafe, config, kinds=kinds)
+    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds))
     result, texts, offset = SourceFix(source), [], 0
     for new_text, objects, errors, count in pieces:
         for fixed in objects:

@@ -14,13 +14,13 @@ from kubectl_podsec.sources import Problem
 from kubectl_podsec.model import LiveFacts, Owner, Suppression
 from kubectl_podsec.namespaces import MODES, enforce_verdict, summarize
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject
-from kubectl_podsec.workloads import PruneError, Skipped, workload_from_value
+from kubectl_podsec.workloads import DEFAULT_KINDS, PruneError, Skipped, WorkloadKinds, workload_from_value
 
 SOURCE = "cluster"
 
 
 def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None,
-                 admission=None) -> Report:
+                 admission=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
     that one forbidden kind does not hide the others."""
     report = Report(version)
@@ -44,7 +44,7 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
     results = []
     for item in items:
         try:
-            workload = workload_from_value(item)
+            workload = workload_from_value(item, kinds)
         except PruneError as error:
             report.errors.append(Problem(SOURCE, None, None, f"{item.get('kind')}/{_name(item)}: {error.message}"))
             continue
@@ -168,7 +168,8 @@ def _labels_at_server_version(kubectl: Kubectl, names: list, version: PolicyVers
     return names, version, labels, errors, scoped
 
 
-def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
+def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None,
+                kinds: WorkloadKinds = DEFAULT_KINDS) -> tuple:
     """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
     when none are named), judged at the server's version."""
     try:
@@ -177,7 +178,7 @@ def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission
         report = Report(version)
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report, {}
-    report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
+    report = scan_cluster(scoped, [], version, labels, admission, kinds) if labels else Report(version)
     report.errors[:0] = [Problem(SOURCE, None, None, message) for message in errors]
     report.objects = [r for r in report.objects if r.workload.namespace in labels]
     return report, labels

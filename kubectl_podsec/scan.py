@@ -20,7 +20,7 @@ from kubectl_podsec.sources import (
     Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
 )
 from kubectl_podsec.model import LiveFacts
-from kubectl_podsec.workloads import PruneError, Skipped, Workload, workload_from_node
+from kubectl_podsec.workloads import DEFAULT_KINDS, PruneError, Skipped, Workload, WorkloadKinds, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 
 
@@ -58,7 +58,7 @@ class Report:
 
 
 def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
-         stdin_name: str = "-", jobs: int = 1) -> Report:
+         stdin_name: str = "-", jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> Report:
     """Check every workload in the named files, directories or stdin. With jobs > 1 a big
     source is split at `---` lines and its parts are read by that many processes."""
     report = Report(version)
@@ -77,13 +77,13 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
             continue
         parts = parallel.split_for_workers(found.text, jobs)
         if len(parts) > 1:
-            _scan_in_parallel(found, parts, version, report)
+            _scan_in_parallel(found, parts, version, report, kinds)
         else:
-            scan_source(found, version, report)
+            scan_source(found, version, report, kinds)
     return report
 
 
-def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
+def scan_source(source: Source, version: PolicyVersion, report: Report, kinds: WorkloadKinds = DEFAULT_KINDS) -> int:
     """Add the source's verdicts to the report; returns how many documents it has."""
     effective = version.resolve(NEWEST_VERSION)
     count, templates, previous_end = 0, helm_templates(source.text), -1
@@ -97,7 +97,7 @@ def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:
         previous_end = document.root.end_mark.line
         for item, node in objects_in(document, report):
             try:
-                found = workload_from_node(node)
+                found = workload_from_node(node, kinds=kinds)
             except PruneError as error:
                 report.errors.append(_problem(source, index, error.node or node, error.message))
                 continue
@@ -129,14 +129,15 @@ def part_source(source: Source, start: int, end: int, line: int) -> Source:
 
 
 def _scan_part(bounds: tuple) -> tuple:
-    source, version = parallel.shared()
+    source, version, kinds = parallel.shared()
     report = Report(version)
-    count = scan_source(part_source(source, *bounds), version, report)
+    count = scan_source(part_source(source, *bounds), version, report, kinds)
     return report, count
 
 
-def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report) -> None:
-    results = parallel.map_parts(_scan_part, parts, (source, version))
+def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report,
+                      kinds: WorkloadKinds) -> None:
+    results = parallel.map_parts(_scan_part, parts, (source, version, kinds))
     offset = 0
     for part, count in results:
         for result in part.objects:

@@ -110,7 +110,9 @@ def read_workloads(options: CheckOptions):
     scan.Report; kubectl's warnings are in options.kubectl.warnings."""
     from kubectl_podsec.sources import Problem, Source
     from kubectl_podsec.scan import Report, scan, scan_source
+    from kubectl_podsec.workloads import kinds_for
 
+    kinds = kinds_for(options.config)
     if options.kustomize:
         from kubectl_podsec.cluster import ClusterError, render_kustomize
 
@@ -123,16 +125,16 @@ def read_workloads(options: CheckOptions):
             except ClusterError as error:
                 report.errors.append(Problem(directory, None, None, str(error)))
                 continue
-            scan_source(Source(f"kustomize:{directory}", None, text), options.policy_version, report)
+            scan_source(Source(f"kustomize:{directory}", None, text), options.policy_version, report, kinds)
         return report
     if options.specs:
         refuse_terminal_stdin(options.specs, options.stdin_is_terminal)
         return scan(list(options.specs), options.policy_version, recursive=options.recursive,
-                    stdin_name=options.stdin_name, jobs=options.jobs)
+                    stdin_name=options.stdin_name, jobs=options.jobs, kinds=kinds)
     from kubectl_podsec.live import scan_cluster
 
     return scan_cluster(options.kubectl, list(options.resources), options.policy_version,
-                        admission=load_admission(options.admission_config))
+                        admission=load_admission(options.admission_config), kinds=kinds)
 
 
 def load_admission(path: Optional[str]):
@@ -211,7 +213,9 @@ def run_fix(options: FixOptions) -> FixResult:
 
     from kubectl_podsec import fix, writes
     from kubectl_podsec.sources import Notice, Problem, find_sources, load
+    from kubectl_podsec.workloads import kinds_for
 
+    kinds = kinds_for(options.config)
     results, problems, notices = [], [], []
     for source in find_sources(list(options.specs), options.recursive):
         if isinstance(source, Notice):
@@ -227,7 +231,7 @@ def run_fix(options: FixOptions) -> FixResult:
             problems.append(problem)
             continue
         results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
-                                               options.config, options.jobs))
+                                               options.config, options.jobs, kinds))
     texts, filtered = [], []
     for result in results:
         source = result.source
@@ -278,6 +282,7 @@ def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, lo
     from kubectl_podsec import fix
     from kubectl_podsec.cluster import ClusterError, strip_server_fields
     from kubectl_podsec.sources import Source
+    from kubectl_podsec.workloads import kinds_for
 
     try:
         if version.requested is None:
@@ -289,7 +294,8 @@ def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, lo
         return LiveFix(tuple(errors))
     manifest = strip_server_fields(items[0])
     text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
-    result = fix.fix_source(Source(resource, None, text), level, version, unsafe, load_config())
+    config = load_config()
+    result = fix.fix_source(Source(resource, None, text), level, version, unsafe, config, kinds=kinds_for(config))
     if result.errors or result.new_text is None:
         return LiveFix(tuple(str(problem) for problem in result.errors))
     refusal = _live_fix_refusal(kubectl, items[0], printing_manifest) if result.changed else None

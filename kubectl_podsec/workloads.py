@@ -10,7 +10,8 @@ with hostNetwork: true an unset hostPort takes the containerPort.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from types import MappingProxyType
+from typing import Mapping, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -46,12 +47,43 @@ CUSTOM_TEMPLATES = {
     ("serving.knative.dev", "Configuration"): ("spec", "template"),
     ("keda.sh", "ScaledJob"): ("spec", "jobTargetRef", "template"),
 }
-TEMPLATES = {**BUILTIN_TEMPLATES, **CUSTOM_TEMPLATES}
 
 
-def register_templates(entries: dict) -> None:
-    """Add (group, kind) -> path entries from the user's configuration."""
-    TEMPLATES.update(entries)
+@dataclass(frozen=True)
+class WorkloadKinds:
+    """Which kinds carry a pod and where: the built-in kinds, the custom resources above and a
+    configuration's podTemplates (which win, as they are the user's word). A value, built once
+    per run and passed to whoever reads objects, so that two configurations never mix."""
+
+    builtin: Mapping = field(default_factory=lambda: BUILTIN_TEMPLATES)
+    custom: Mapping = field(default_factory=lambda: CUSTOM_TEMPLATES)
+    config: Mapping = field(default_factory=dict)
+    _all: Mapping = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        for name in ("builtin", "custom", "config"):  # read-only copies: nobody changes a value in use
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        object.__setattr__(self, "_all", {**self.builtin, **self.custom, **self.config})
+
+    def __reduce__(self):  # a mappingproxy does not pickle; its dict does
+        return WorkloadKinds, (dict(self.builtin), dict(self.custom), dict(self.config))
+
+    def template_path(self, kind: str, api_version) -> Optional[tuple]:
+        """Where the pod of this kind is, or None when the kind carries no pod."""
+        return self._all.get((api_group(api_version), kind))
+
+    def with_config(self, pod_templates: Mapping) -> WorkloadKinds:
+        """These kinds and a configuration's (group, kind) -> path entries."""
+        return WorkloadKinds(self.builtin, self.custom, {**self.config, **pod_templates})
+
+
+DEFAULT_KINDS = WorkloadKinds()
+
+
+def kinds_for(config) -> WorkloadKinds:
+    """The kinds of a run with this config.Config (or None: the default kinds)."""
+    pod_templates = getattr(config, "pod_templates", None)
+    return DEFAULT_KINDS.with_config(pod_templates) if pod_templates else DEFAULT_KINDS
 
 
 VOLUME_SOURCES = (
@@ -318,11 +350,6 @@ def api_group(api_version) -> str:
     return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
 
 
-def template_path(kind: str, api_version) -> Optional[tuple]:
-    """Where the pod of this kind is, or None when the kind carries no pod."""
-    return TEMPLATES.get((api_group(api_version), kind))
-
-
 @dataclass
 class Workload:
     """One object that carries a pod, reduced to what the checks read."""
@@ -353,16 +380,16 @@ def _required_string(entries: dict, key: str, node: Node) -> str:
     return _leaf(entries[key][1], "str", (key,))
 
 
-def workload_from_node(node: Node, defaults: bool = True):
+def workload_from_node(node: Node, defaults: bool = True, kinds: WorkloadKinds = DEFAULT_KINDS):
     """A Workload, a Skipped for kinds without pods, or PruneError for what the API server
     would reject. `fix` asks for the pod as written (defaults=False)."""
     try:
-        return _workload_from_node(node, defaults)
+        return _workload_from_node(node, defaults, kinds)
     except NodeError as error:
         raise PruneError((), error.node, error.message) from None
 
 
-def _workload_from_node(node: Node, defaults: bool):
+def _workload_from_node(node: Node, defaults: bool, kinds: WorkloadKinds):
     if not isinstance(node, MappingNode):
         raise PruneError((), node, f"a document must be a mapping (an object), not {describe(node)}")
     entries = mapping(node)
@@ -375,7 +402,7 @@ def _workload_from_node(node: Node, defaults: bool):
         metadata = prune_node(entries["metadata"][1], META_SCHEMA, ("metadata",), located) or {}
     name = metadata.get("name") or metadata.get("generateName") or ""
     namespace = metadata.get("namespace", "")
-    path = template_path(kind, api_version)
+    path = kinds.template_path(kind, api_version)
     if path is None:
         return Skipped(api_version, kind, name, namespace)
     template, current = node, entries
@@ -403,12 +430,12 @@ def _workload_from_node(node: Node, defaults: bool):
     return Workload(api_version, kind, name, namespace, path, pod_meta, pod_spec, located, node, metadata)
 
 
-def workload_from_value(obj: dict):
+def workload_from_value(obj: dict, kinds: WorkloadKinds = DEFAULT_KINDS):
     """The same for an object that came as JSON from the cluster (typed by the server)."""
     kind, api_version = obj.get("kind") or "", obj.get("apiVersion") or ""
     metadata = prune_value(obj.get("metadata"), META_SCHEMA, ("metadata",)) or {}
     name, namespace = metadata.get("name") or "", metadata.get("namespace") or ""
-    path = template_path(kind, api_version)
+    path = kinds.template_path(kind, api_version)
     if path is None:
         return Skipped(api_version, kind, name, namespace)
     template = obj

@@ -190,13 +190,6 @@ def position(text: str, needle: str, occurrence: int = 0) -> tuple:
     return line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
-@pytest.fixture(autouse=True)
-def own_templates(monkeypatch):
-    """register_templates() adds a config's podTemplates to the module-level table: give
-    each test its own copy, so that a Widget registered here does not leak into other tests."""
-    monkeypatch.setattr(workloads, "TEMPLATES", dict(workloads.TEMPLATES))
-
-
 @pytest.fixture
 def podsec(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .podsec.yaml from above
@@ -508,6 +501,85 @@ def test_a_bad_pod_template_path_is_a_config_error(podsec, tmp_path, path):
     assert run.code == 2
     assert len(run.err_lines) == 1
     assert re.match(r"error: config \S+\.podsec\.yaml:4:11: path must be dotted field names", run.err_lines[0])
+
+
+# Two projects in one process (a test run, the language server): each config's kinds stay its own.
+GIZMO_CONFIG = "podTemplates:\n  - apiVersion: example.com/v1\n    kind: Gizmo\n    path: spec.template\n"
+
+
+def gizmo(template: str) -> str:
+    return ("apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: gizmo\n  namespace: shop\n"
+            "spec:\n  template:\n" + indent(template, 4))
+
+
+def two_projects(tmp_path) -> tuple:
+    """Directories a (Widget) and b (Gizmo), each with its config and both kinds' manifests."""
+    dirs = []
+    for name, config in (("a", WIDGET_CONFIG), ("b", GIZMO_CONFIG)):
+        write(tmp_path / name, ".podsec.yaml", config)
+        write(tmp_path / name, "objects.yaml", widget(HOST_PID_TEMPLATE) + "---\n" + gizmo(HOST_PID_TEMPLATE))
+        dirs.append(tmp_path / name)
+    return tuple(dirs)
+
+
+def test_two_configs_in_one_process_do_not_leak_into_each_other_in_check(podsec, monkeypatch, tmp_path):
+    for directory, checked, skipped in zip(two_projects(tmp_path), ("Widget", "Gizmo"), ("Gizmo", "Widget")):
+        monkeypatch.chdir(directory)
+        data = podsec("check", "objects.yaml", "-o", "json").json
+        assert [o["kind"] for o in data["objects"]] == [checked]
+        assert [s["kind"] for s in data["skipped"]] == [skipped]
+    monkeypatch.chdir(tmp_path)  # no config: neither kind is known any more
+    data = podsec("check", "a/objects.yaml", "-o", "json").json
+    assert data["objects"] == [] and [s["kind"] for s in data["skipped"]] == ["Widget", "Gizmo"]
+
+
+def test_two_configs_in_one_process_do_not_leak_into_each_other_in_fix(podsec, monkeypatch, tmp_path):
+    for directory, fixed, untouched in zip(two_projects(tmp_path), ("Widget", "Gizmo"), ("Gizmo", "Widget")):
+        monkeypatch.chdir(directory)
+        run = podsec("fix", "-f", "-", "--unsafe-fixes", stdin=(directory / "objects.yaml").read_bytes())
+        assert run.code == 1, run.err
+        objects = {obj["kind"]: obj for obj in yaml.safe_load_all(run.out)}
+        pods = {"Widget": ("spec", "runner", "podTemplate", "spec"), "Gizmo": ("spec", "template", "spec")}
+        for kind, want in ((fixed, False), (untouched, True)):
+            pod = objects[kind]
+            for part in pods[kind]:
+                pod = pod[part]
+            assert pod["hostPID"] is want, kind
+
+
+def test_two_configs_in_one_language_server_do_not_leak_into_each_other(tmp_path):
+    from kubectl_podsec import editor
+
+    cache, settings = editor.ConfigCache(), editor.Settings(level=Level.BASELINE)
+    for _ in range(2):  # and back again: nothing stays behind from the other project
+        for directory, kind in zip(two_projects(tmp_path), ("Widget", "Gizmo")):
+            path = str(directory / "objects.yaml")
+            config, problem = cache.get(path, settings)
+            assert problem is None
+            text = (directory / "objects.yaml").read_text()
+            found = editor.diagnose(text, path, settings, config)
+            assert {finding.object.split("/")[0] for finding in found} == {kind}
+            # The quick fixes edit only that kind's object: the other starts after the `---`.
+            separator = text.index("---\n")
+            [fix_all] = [a for a in editor.code_actions(text, path, settings, config, found) if "Fix all" in a.title]
+            lines = {edit_range[0] for edit_range, _ in fix_all.edits}
+            assert lines and all((line < text.count("\n", 0, separator)) == (kind == "Widget") for line in lines)
+
+
+def test_parallel_workers_get_the_configs_kinds(podsec, monkeypatch, tmp_path):
+    from kubectl_podsec.parallel import default_jobs
+
+    if default_jobs() < 2:
+        pytest.skip("one core: no parallel path")
+    monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", "1000")
+    write(tmp_path, ".podsec.yaml", WIDGET_CONFIG)
+    stream = "---\n".join(widget(HOST_PID_TEMPLATE, name=f"w{n}") for n in range(12)).encode()
+    assert len(stream) > 2000  # cut into parts, one per worker
+    data = podsec("check", "-f", "-", "-o", "json", stdin=stream).json
+    assert [(o["name"], o["highest"]) for o in data["objects"]] == [(f"w{n}", "privileged") for n in range(12)]
+    run = podsec("fix", "-f", "-", "--unsafe-fixes", stdin=stream)
+    assert [obj["spec"]["runner"]["podTemplate"]["spec"]["hostPID"] for obj in yaml.safe_load_all(run.out)] == \
+        [False] * 12
 
 
 # --- live mode ------------------------------------------------------------------------------

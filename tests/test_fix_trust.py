@@ -217,12 +217,12 @@ def test_localhost_profile_is_never_replaced(unsafe):
 
 def test_backstop_refuses_an_object_the_server_would_reject(monkeypatch):
     """Should a check's fix ever break a rule, the object is left as it was, with the reason."""
-    from kubectl_podsec.checks import allow_privilege_escalation
+    from kubectl_podsec.checks import Edit, allow_privilege_escalation
+    from kubectl_podsec.checks.util import container_contexts
 
-    def reckless(plan):
-        for _, path, _ in allow_privilege_escalation.container_contexts(plan):
-            plan.set("allowPrivilegeEscalation", path + ("securityContext", "allowPrivilegeEscalation"), False,
-                     safe=True)
+    def reckless(meta, spec, version):
+        return [Edit("allowPrivilegeEscalation", "set", path + ("securityContext", "allowPrivilegeEscalation"), False)
+                for _, path, _ in container_contexts(spec)]
 
     object.__setattr__(allow_privilege_escalation.CHECK, "fix", reckless)
     try:

@@ -34,7 +34,7 @@ from kubectl_podsec.checks import (
 )
 # The value types, for the registry's users; the checks themselves import checks.types.
 from kubectl_podsec.checks.types import (  # noqa: F401
-    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, VersionedCheck,
+    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, Unless, VersionedCheck,
 )
 from kubectl_podsec.levels import Level, Version
 
@@ -48,28 +48,52 @@ ALL_CHECKS: tuple = tuple(module.CHECK for module in (
 BY_ID = {check.id: check for check in ALL_CHECKS}
 
 
-def _validate(checks) -> Version:
-    """Upstream's registry invariants; returns the newest version any check knows."""
+class RegistryError(Exception):
+    """A check breaks an invariant of the registry: a programming error, found at import."""
+
+
+def validate(checks) -> Version:
+    """Upstream's registry invariants (policy/registry.go: unique IDs, a level, increasing
+    minimum versions, overrides only from restricted to a known baseline check), and ours for
+    fixes (a fix at every version unless its safety is never, with its text and risk);
+    returns the newest version any check knows."""
     seen = set()
     newest = Version(0)
+    by_id = {check.id: check for check in checks}
     for check in checks:
+        if not isinstance(check.id, str) or not check.id:
+            raise RegistryError(f"{check.id!r}: a check needs an id")
         if check.id in seen:
-            raise AssertionError(f"duplicate check id {check.id}")
+            raise RegistryError(f"duplicate check id {check.id}")
         seen.add(check.id)
+        if not isinstance(check.level, Level) or check.level == Level.PRIVILEGED:
+            raise RegistryError(f"{check.id}: level must be Level.BASELINE or Level.RESTRICTED, not {check.level!r}")
+        if not check.versions:
+            raise RegistryError(f"{check.id}: no versions")
+        if not isinstance(check.fix_safety, Safety):
+            raise RegistryError(f"{check.id}: fix_safety must be a Safety, not {check.fix_safety!r}")
         previous = None
         for variant in check.versions:
+            if not isinstance(variant.minimum_version, Version):
+                raise RegistryError(f"{check.id}: minimum version {variant.minimum_version!r} is not a Version")
             if previous is not None and variant.minimum_version <= previous:
-                raise AssertionError(f"{check.id}: versions must increase")
+                raise RegistryError(f"{check.id}: versions must increase")
             previous = variant.minimum_version
             newest = max(newest, variant.minimum_version)
             for overridden in variant.override_check_ids:
-                target = next((c for c in checks if c.id == overridden), None)
+                target = by_id.get(overridden)
                 if check.level != Level.RESTRICTED or target is None or target.level != Level.BASELINE:
-                    raise AssertionError(f"{check.id}: overrides only go restricted -> baseline")
+                    raise RegistryError(f"{check.id}: overrides only go restricted -> baseline "
+                                        f"(it names {overridden!r})")
+            if (check.fix_at(variant.minimum_version) is None) != (check.fix_safety == Safety.NEVER):
+                raise RegistryError(f"{check.id}: a fix at v1.{variant.minimum_version.minor} exactly when its "
+                                    f"safety is not never ({check.fix_safety})")
+        if not check.fix_text.strip() or (check.fix_safety != Safety.NEVER and not check.fix_risk.strip()):
+            raise RegistryError(f"{check.id}: needs fix_text, and fix_risk when it has a fix")
     return newest
 
 
-NEWEST_VERSION: Version = _validate(ALL_CHECKS)
+NEWEST_VERSION: Version = validate(ALL_CHECKS)
 
 
 @lru_cache(maxsize=None)

@@ -1,8 +1,9 @@
 """The allowPrivilegeEscalation control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, is_windows, security_context
-from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    container_contexts, containers, containers_phrase, is_windows, security_context,
+)
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "v1.8+; Windows pods exempt from v1.25"
@@ -36,20 +37,23 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    if plan.windows:
-        return  # Linux-only field: the API server rejects it on Windows pods
-    for container, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    if is_windows(spec):
+        return []  # Linux-only field: the API server rejects it on Windows pods
+    edits: list = []
+    for container, path, context in container_contexts(spec):
         value = context.get("allowPrivilegeEscalation")
         if value is False:
             continue
         # The API server rejects allowPrivilegeEscalation: false with these (docs/psa-semantics.md 9.2).
         added = (context.get("capabilities") or {}).get("add") or ()
         if context.get("privileged") is True or {"SYS_ADMIN", "CAP_SYS_ADMIN"} & set(added):
-            plan.needs_human(CHECK_ID, f'container "{container.get("name", "")}" is privileged or adds '
-                                       "SYS_ADMIN, which allowPrivilegeEscalation: false cannot be combined with")
+            edits.append(Note(CHECK_ID, f'container "{container.get("name", "")}" is privileged or adds '
+                                        "SYS_ADMIN, which allowPrivilegeEscalation: false cannot be combined with"))
             continue
-        plan.set(CHECK_ID, path + ("securityContext", "allowPrivilegeEscalation"), False, safe=value is None)
+        edits.append(Edit(CHECK_ID, "set", path + ("securityContext", "allowPrivilegeEscalation"), False,
+                          safe=value is None))
+    return edits
 
 
 CHECK_ID = "allowPrivilegeEscalation"

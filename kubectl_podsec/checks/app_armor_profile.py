@@ -1,11 +1,10 @@
 """The appArmorProfile control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
-    security_context,
+    container_contexts, containers, containers_phrase, go_quote, join_quote, pluralize,
+    pod_security_context, security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions"
@@ -71,17 +70,21 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    profile = pod_security_context(plan.spec).get("appArmorProfile")
+def fix(meta: dict, spec: dict, version) -> list:
+    edits = []
+    profile = pod_security_context(spec).get("appArmorProfile")
     if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-        plan.set(CHECK_ID, ("spec", "securityContext", "appArmorProfile", "type"), "RuntimeDefault", safe=False)
-    for _, path, context in container_contexts(plan):
+        edits.append(Edit(CHECK_ID, "set", ("spec", "securityContext", "appArmorProfile", "type"), "RuntimeDefault",
+                          safe=False))
+    for _, path, context in container_contexts(spec):
         profile = context.get("appArmorProfile")
         if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-            plan.set(CHECK_ID, path + ("securityContext", "appArmorProfile", "type"), "RuntimeDefault", safe=False)
-    for key, value in list((plan.meta.get("annotations") or {}).items()):
+            edits.append(Edit(CHECK_ID, "set", path + ("securityContext", "appArmorProfile", "type"),
+                              "RuntimeDefault", safe=False))
+    for key, value in (meta.get("annotations") or {}).items():
         if key.startswith(ANNOTATION_PREFIX) and not allowed_annotation_value(value):
-            plan.set(CHECK_ID, ("metadata", "annotations", key), "runtime/default", safe=False)
+            edits.append(Edit(CHECK_ID, "set", ("metadata", "annotations", key), "runtime/default", safe=False))
+    return edits
 
 
 CHECK_ID = "appArmorProfile"

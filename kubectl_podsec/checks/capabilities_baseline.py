@@ -1,8 +1,9 @@
 """The capabilities_baseline control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
-from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    container_contexts, containers, containers_phrase, join_quote, security_context,
+)
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions; replaced by capabilities_restricted in restricted from v1.22"
@@ -44,12 +45,14 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for _, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    edits = []
+    for _, path, context in container_contexts(spec):
         added = (context.get("capabilities") or {}).get("add") or ()
         bad = [cap for cap in added if cap not in ALLOWED_CAPABILITIES]
         if bad:
-            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad)
+            edits.append(Edit(CHECK_ID, "remove_items", path + ("securityContext", "capabilities", "add"), bad))
+    return edits
 
 
 CHECK_ID = "capabilities_baseline"

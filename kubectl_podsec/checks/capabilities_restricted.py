@@ -1,10 +1,9 @@
 """The capabilities_restricted control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, is_windows, join_quote, security_context,
+    container_contexts, containers, containers_phrase, is_windows, join_quote, security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "v1.22+; replaces capabilities_baseline; Windows pods exempt from v1.25"
@@ -59,16 +58,18 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    if plan.windows:
-        return  # Linux-only field: the API server rejects it on Windows pods
-    for _, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    if is_windows(spec):
+        return []  # Linux-only field: the API server rejects it on Windows pods
+    edits = []
+    for _, path, context in container_contexts(spec):
         capabilities = context.get("capabilities") or {}
         bad = [cap for cap in capabilities.get("add") or () if cap != ALLOWED_ADD]
         if bad:
-            plan.remove_items(CHECK_ID, path + ("securityContext", "capabilities", "add"), bad)
+            edits.append(Edit(CHECK_ID, "remove_items", path + ("securityContext", "capabilities", "add"), bad))
         if "ALL" not in (capabilities.get("drop") or ()):
-            plan.append(CHECK_ID, path + ("securityContext", "capabilities", "drop"), "ALL", safe=True)
+            edits.append(Edit(CHECK_ID, "append", path + ("securityContext", "capabilities", "drop"), "ALL"))
+    return edits
 
 
 CHECK_ID = "capabilities_restricted"

@@ -1,6 +1,6 @@
 """The hostNamespaces control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions"
@@ -24,10 +24,8 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for name in FIELDS:
-        if plan.spec.get(name) is True:
-            plan.set(CHECK_ID, ("spec", name), False, safe=False)
+def fix(meta: dict, spec: dict, version) -> list:
+    return [Edit(CHECK_ID, "set", ("spec", name), False, safe=False) for name in FIELDS if spec.get(name) is True]
 
 
 CHECK_ID = "hostNamespaces"

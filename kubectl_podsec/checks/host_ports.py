@@ -1,8 +1,7 @@
 """The hostPorts control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions"
@@ -43,11 +42,10 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for container, path, _ in container_contexts(plan):
-        for index, port in enumerate(container.get("ports") or ()):
-            if port.get("hostPort"):
-                plan.remove(CHECK_ID, path + ("ports", index, "hostPort"))
+def fix(meta: dict, spec: dict, version) -> list:
+    return [Edit(CHECK_ID, "remove", path + ("ports", index, "hostPort"))
+            for container, path in containers(spec)
+            for index, port in enumerate(container.get("ports") or ()) if port.get("hostPort")]
 
 
 CHECK_ID = "hostPorts"

@@ -1,8 +1,7 @@
 """The hostProbesAndHostLifecycle control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "v1.34+"
@@ -55,12 +54,11 @@ def _check_1_34(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for container, path, _ in container_contexts(plan):
-        for handler, handler_path in handler_paths(container):
-            for action in ACTIONS:
-                if (handler.get(action) or {}).get("host"):
-                    plan.remove(CHECK_ID, path + handler_path + (action, "host"))
+def fix(meta: dict, spec: dict, version) -> list:
+    return [Edit(CHECK_ID, "remove", path + handler_path + (action, "host"))
+            for container, path in containers(spec)
+            for handler, handler_path in handler_paths(container)
+            for action in ACTIONS if (handler.get(action) or {}).get("host")]
 
 
 CHECK_ID = "hostProbesAndHostLifecycle"

@@ -1,18 +1,20 @@
-"""What `fix` changes, as data: a Plan records Edits against a pod's typed model.
+"""What `fix` changes, as data: a Plan applies the Edits the checks' fixes ask for to a pod's
+typed model, and records the Edits it made and the Notes for a human.
 
-Each check's `fix(plan)` asks for the changes its control needs. The plan applies
-them to the model at once, so that a later fix sees an earlier one (removing
-`privileged: true` makes `allowPrivilegeEscalation: false` possible), and records them as
-Edits with pod-relative paths; `patch.py` turns Edits into text splices.
+A check's fix reads the pod and returns what it wants (checks/types.py); the plan applies it
+in order, so that a later fix sees an earlier one (removing `privileged: true` makes
+`allowPrivilegeEscalation: false` possible). The plan alone decides what is safe: only adding
+what the manifest leaves unset is, a change or a removal never is. It honours exemptions and
+--unsafe-fixes, and records Edits with pod-relative paths; `patch.py` turns them into text splices.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Iterable
 
-from kubectl_podsec.checks.types import Edit, Note
-from kubectl_podsec.checks.util import containers, is_windows, security_context
+from kubectl_podsec.checks.types import Edit, Note, Unless
 from kubectl_podsec.paths import format_path
 
 MISSING = object()
@@ -29,9 +31,29 @@ class Plan:
     edits: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
-    @property
-    def windows(self) -> bool:
-        return is_windows(self.spec)
+    def apply(self, items: Iterable) -> None:
+        """Apply a fix's Edits, Notes and Unlesses in order (a fix computes them all from the
+        pod as it was before the first applies)."""
+        for item in items:
+            if isinstance(item, Note):
+                self.needs_human(item.check, item.message)
+            elif isinstance(item, Unless):
+                if not self._holds(item.path, item.values):
+                    self.apply(item.items)
+            elif item.op == "set":
+                self.set(item.check, item.path, item.value, item.safe, item.what)
+            elif item.op == "remove":
+                self.remove(item.check, item.path, item.what)
+            elif item.op == "append":
+                self.append(item.check, item.path, item.value, item.safe)
+            elif item.op == "remove_items":
+                self.remove_items(item.check, item.path, item.value, item.what)
+            else:
+                raise ValueError(f"{item.check}: unknown edit {item.op!r}")
+
+    def _holds(self, path: tuple, values: tuple) -> bool:
+        value = self.get(path, MISSING)
+        return any(value == wanted and type(value) is type(wanted) for wanted in values)
 
     def get(self, path: tuple, default=None):
         node = {"metadata": self.meta, "spec": self.spec}
@@ -117,8 +139,3 @@ class Plan:
             node = node[part]
         return node
 
-
-def container_contexts(plan: Plan):
-    """(container, its path, its securityContext or {}) for every container."""
-    for container, path in containers(plan.spec):
-        yield container, path, security_context(container)

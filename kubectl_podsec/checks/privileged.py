@@ -1,8 +1,9 @@
 """The privileged control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, security_context
-from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    container_contexts, containers, containers_phrase, join_quote, security_context,
+)
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions"
@@ -29,19 +30,21 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for container, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    edits: list = []
+    for container, path, context in container_contexts(spec):
         if context.get("privileged") is not True:
             continue
         # validateMountPropagation: the API server would reject the container unprivileged.
         bidirectional = [mount.get("name", "") for mount in container.get("volumeMounts") or ()
                          if mount.get("mountPropagation") == "Bidirectional"]
         if bidirectional:
-            plan.needs_human(CHECK_ID, f'container "{container.get("name", "")}" mounts {join_quote(bidirectional)} '
-                                       "with mountPropagation: Bidirectional, which only privileged containers may "
-                                       "use; change it to HostToContainer (or drop the mount) first")
+            edits.append(Note(CHECK_ID, f'container "{container.get("name", "")}" mounts {join_quote(bidirectional)} '
+                                        "with mountPropagation: Bidirectional, which only privileged containers may "
+                                        "use; change it to HostToContainer (or drop the mount) first"))
             continue
-        plan.set(CHECK_ID, path + ("securityContext", "privileged"), False, safe=False)
+        edits.append(Edit(CHECK_ID, "set", path + ("securityContext", "privileged"), False, safe=False))
+    return edits
 
 
 CHECK_ID = "privileged"

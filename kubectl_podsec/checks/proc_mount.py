@@ -1,10 +1,10 @@
 """The procMount control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, join_quote, security_context,
+    container_contexts, containers, containers_phrase, host_users_disabled, join_quote,
+    security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions; replaced by procMount_restricted in restricted from v1.35"
@@ -41,10 +41,9 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    for _, path, context in container_contexts(plan):
-        if context.get("procMount") not in (None, "Default"):
-            plan.set(CHECK_ID, path + ("securityContext", "procMount"), "Default", safe=False)
+def fix(meta: dict, spec: dict, version) -> list:
+    return [Edit(CHECK_ID, "set", path + ("securityContext", "procMount"), "Default", safe=False)
+            for _, path, context in container_contexts(spec) if context.get("procMount") not in (None, "Default")]
 
 
 CHECK_ID = "procMount"

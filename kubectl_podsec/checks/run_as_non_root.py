@@ -1,10 +1,10 @@
 """The runAsNonRoot control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+    container_contexts, containers, containers_phrase, host_users_disabled, pod_security_context,
+    security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions; pods with hostUsers: false exempt from v1.35"
@@ -56,26 +56,30 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    pod_context = pod_security_context(plan.spec)
+def fix(meta: dict, spec: dict, version) -> list:
+    edits: list = []
+    pod_context = pod_security_context(spec)
     if pod_context.get("runAsNonRoot") is False:
-        plan.set(CHECK_ID, POD_PATH, True, safe=False)
-    for _, path, context in container_contexts(plan):
+        edits.append(Edit(CHECK_ID, "set", POD_PATH, True, safe=False))
+    for _, path, context in container_contexts(spec):
         if context.get("runAsNonRoot") is False:
-            plan.set(CHECK_ID, path + ("securityContext", "runAsNonRoot"), True, safe=False)
-    pod_context = pod_security_context(plan.spec)
+            edits.append(Edit(CHECK_ID, "set", path + ("securityContext", "runAsNonRoot"), True, safe=False))
     if pod_context.get("runAsNonRoot") is True:
-        return
+        return edits
     # runAsNonRoot: true with user 0 stops the container from starting: a human picks the user.
     roots = ["pod"] * (pod_context.get("runAsUser") == 0) + [
-        f'container "{c.get("name", "")}"' for c, _, context in container_contexts(plan)
+        f'container "{c.get("name", "")}"' for c, _, context in container_contexts(spec)
         if context.get("runAsUser") == 0]
     if roots:
-        plan.needs_human(CHECK_ID, f"{', '.join(roots)} set runAsUser: 0, which contradicts runAsNonRoot: true; "
-                                   "choose a non-root user")
-        return
-    if any(context.get("runAsNonRoot") is None for _, _, context in container_contexts(plan)):
-        plan.set(CHECK_ID, POD_PATH, True, safe=True)
+        rest: tuple = (Note(CHECK_ID, f"{', '.join(roots)} set runAsUser: 0, which contradicts runAsNonRoot: true; "
+                                      "choose a non-root user"),)
+    elif any(context.get("runAsNonRoot") is None for _, _, context in container_contexts(spec)):
+        rest = (Edit(CHECK_ID, "set", POD_PATH, True, safe=True),)
+    else:
+        return edits
+    # Only if the pod-level edit above was not made (unsafe, or exempt): it settles the rest.
+    edits.append(Unless(POD_PATH, (True,), rest))
+    return edits
 
 
 CHECK_ID = "runAsNonRoot"

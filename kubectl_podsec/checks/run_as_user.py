@@ -1,10 +1,10 @@
 """The runAsUser control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, host_users_disabled, pod_security_context, security_context,
+    container_contexts, containers, containers_phrase, host_users_disabled, pod_security_context,
+    security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "v1.23+; pods with hostUsers: false exempt from v1.35"
@@ -42,12 +42,14 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    if pod_security_context(plan.spec).get("runAsUser") == 0:
-        plan.remove(CHECK_ID, ("spec", "securityContext", "runAsUser"))
-    for _, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    edits = []
+    if pod_security_context(spec).get("runAsUser") == 0:
+        edits.append(Edit(CHECK_ID, "remove", ("spec", "securityContext", "runAsUser")))
+    for _, path, context in container_contexts(spec):
         if context.get("runAsUser") == 0:
-            plan.remove(CHECK_ID, path + ("securityContext", "runAsUser"))
+            edits.append(Edit(CHECK_ID, "remove", path + ("securityContext", "runAsUser")))
+    return edits
 
 
 CHECK_ID = "runAsUser"

@@ -1,10 +1,10 @@
 """The seLinuxOptions control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, join_quote, pluralize, pod_security_context, security_context,
+    container_contexts, containers, containers_phrase, join_quote, pluralize, pod_security_context,
+    security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions; v1.31 also allows container_engine_t"
@@ -75,19 +75,21 @@ def _checker(allowed_types: frozenset):
 def _fixer(allowed_types: frozenset):
     # The fix removes what the variant being fixed for forbids: container_engine_t stays
     # from v1.31 and goes before it.
-    def fix(plan) -> None:
-        places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(plan.spec))]
+    def fix(meta: dict, spec: dict, version) -> list:
+        edits = []
+        places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(spec))]
         places += [(path + ("securityContext", "seLinuxOptions"), context)
-                   for _, path, context in container_contexts(plan)]
+                   for _, path, context in container_contexts(spec)]
         for path, context in places:
             options = context.get("seLinuxOptions")
             if options is None:
                 continue
             if options.get("type", "") not in allowed_types:
-                plan.remove(CHECK_ID, path + ("type",))
+                edits.append(Edit(CHECK_ID, "remove", path + ("type",)))
             for key in ("user", "role"):
                 if options.get(key):
-                    plan.remove(CHECK_ID, path + (key,))
+                    edits.append(Edit(CHECK_ID, "remove", path + (key,)))
+        return edits
 
     return fix
 

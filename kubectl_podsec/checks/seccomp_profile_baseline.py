@@ -1,11 +1,10 @@
 """The seccompProfile_baseline control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import (
-    containers, containers_phrase, go_quote, join_quote, pluralize, pod_security_context,
-    security_context,
+    container_contexts, containers, containers_phrase, go_quote, join_quote, pluralize,
+    pod_security_context, security_context,
 )
-from kubectl_podsec.checks.plan import container_contexts
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions; annotations to v1.18, fields from v1.19; replaced by seccompProfile_restricted in restricted from v1.19"
@@ -88,21 +87,21 @@ def _check_1_19(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    annotations = plan.meta.get("annotations") or {}
-    scopes = [(POD_ANNOTATION, ("spec", "securityContext"))] + [
-        (CONTAINER_ANNOTATION_PREFIX + c.get("name", ""), path + ("securityContext",))
-        for c, path in containers(plan.spec)]
-    for key, scope in scopes:
+def fix(meta: dict, spec: dict, version) -> list:
+    edits = []
+    annotations = meta.get("annotations") or {}
+    scopes = [(POD_ANNOTATION, pod_security_context(spec))] + [
+        (CONTAINER_ANNOTATION_PREFIX + c.get("name", ""), context) for c, _, context in container_contexts(spec)]
+    for key, context in scopes:
         if key in annotations and not _valid_annotation(annotations[key]):
             # The annotation follows a valid field of its scope; an Unconfined field follows
             # the annotation in fix_explicit_types.
-            field = plan.get(scope + ("seccompProfile",)) or {}
+            field = context.get("seccompProfile") or {}
             valid = field.get("type") == "RuntimeDefault" or \
                 (field.get("type") == "Localhost" and field.get("localhostProfile"))
-            plan.set(CHECK_ID, ("metadata", "annotations", key), _annotation_for(field) if valid else "runtime/default",
-                     safe=False)
-    fix_explicit_types(plan, CHECK_ID)
+            edits.append(Edit(CHECK_ID, "set", ("metadata", "annotations", key),
+                              _annotation_for(field) if valid else "runtime/default", safe=False))
+    return edits + fix_explicit_types(meta, spec, CHECK_ID)
 
 
 RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
@@ -136,34 +135,34 @@ def _annotation_for(profile: dict) -> str:
     return "runtime/default"
 
 
-def set_profile(plan, check_id: str, scope: tuple, annotation_key: str, profile: dict) -> bool:
+def set_profile(meta: dict, check_id: str, scope: tuple, annotation_key: str, profile: dict) -> list:
     """Set `seccompProfile` in the securityContext at `scope` (pod or container), and the
     legacy annotation of that scope where one is present and names another profile: kube-apiserver
     rejects a field and an annotation that disagree (validateSeccompAnnotationsAndFields).
     The annotation goes first, so a refusal to change it leaves the field alone too."""
-    current = (plan.meta.get("annotations") or {}).get(annotation_key)
-    if current is not None and not seccomp_annotation_matches(current, profile):
-        what = (f"replace the annotation {annotation_key}: {current} with {_annotation_for(profile)}, "
-                f"so that it matches seccompProfile.type: {profile['type']}")
-        if not plan.set(check_id, ("metadata", "annotations", annotation_key), _annotation_for(profile),
-                        safe=False, what=what):
-            return False
-    done = True
-    for key, value in profile.items():
-        done = plan.set(check_id, scope + ("seccompProfile", key), value, safe=True) and done
-    return done
+    fields = tuple(Edit(check_id, "set", scope + ("seccompProfile", key), value) for key, value in profile.items())
+    current = (meta.get("annotations") or {}).get(annotation_key)
+    if current is None or seccomp_annotation_matches(current, profile):
+        return list(fields)
+    what = (f"replace the annotation {annotation_key}: {current} with {_annotation_for(profile)}, "
+            f"so that it matches seccompProfile.type: {profile['type']}")
+    path = ("metadata", "annotations", annotation_key)
+    return [Edit(check_id, "set", path, _annotation_for(profile), safe=False, what=what),
+            Unless(path, (current,), fields)]
 
 
-def fix_explicit_types(plan, check_id: str) -> None:
+def fix_explicit_types(meta: dict, spec: dict, check_id: str) -> list:
     """Replace a forbidden seccomp type (Unconfined) with RuntimeDefault, pod and containers."""
-    profile = pod_security_context(plan.spec).get("seccompProfile")
+    edits = []
+    profile = pod_security_context(spec).get("seccompProfile")
     if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-        set_profile(plan, check_id, ("spec", "securityContext"), POD_ANNOTATION, RUNTIME_DEFAULT)
-    for container, path, context in container_contexts(plan):
+        edits += set_profile(meta, check_id, ("spec", "securityContext"), POD_ANNOTATION, RUNTIME_DEFAULT)
+    for container, path, context in container_contexts(spec):
         profile = context.get("seccompProfile")
         if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
-            set_profile(plan, check_id, path + ("securityContext",),
-                        CONTAINER_ANNOTATION_PREFIX + container.get("name", ""), RUNTIME_DEFAULT)
+            edits += set_profile(meta, check_id, path + ("securityContext",),
+                                 CONTAINER_ANNOTATION_PREFIX + container.get("name", ""), RUNTIME_DEFAULT)
+    return edits
 
 
 CHECK_ID = "seccompProfile_baseline"

@@ -1,8 +1,8 @@
 """The seccompProfile_restricted control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.seccomp_profile_baseline import (
-    POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
+    ALLOWED_TYPES, POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
     profile_for_annotation, set_profile,
 )
 from kubectl_podsec.checks.util import containers_phrase, is_windows
@@ -47,19 +47,23 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    if plan.windows:
-        return  # Linux-only field: the API server rejects it on Windows pods
-    fix_explicit_types(plan, CHECK_ID)
-    setters, _, _, pod_valid, unset = explicit_bad_setters(plan.spec)
+def fix(meta: dict, spec: dict, version) -> list:
+    if is_windows(spec):
+        return []  # Linux-only field: the API server rejects it on Windows pods
+    edits = fix_explicit_types(meta, spec, CHECK_ID)
+    _, _, _, pod_valid, unset = explicit_bad_setters(spec)
     if not pod_valid and unset:
         # A legacy annotation names the profile the author chose: a Localhost profile is kept,
         # and `unconfined` is an explicit request that only --unsafe-fixes overrides.
-        annotation = (plan.meta.get("annotations") or {}).get(POD_ANNOTATION)
+        annotation = (meta.get("annotations") or {}).get(POD_ANNOTATION)
         profile = profile_for_annotation(annotation) if annotation is not None else None
         if profile is None or profile["type"] == "Unconfined":
             profile = RUNTIME_DEFAULT
-        set_profile(plan, CHECK_ID, ("spec", "securityContext"), POD_ANNOTATION, profile)
+        # Only if the edits above left the pod's type forbidden (refused or exempt): once
+        # they made it RuntimeDefault the pod's profile is settled.
+        edits.append(Unless(("spec", "securityContext", "seccompProfile", "type"), ALLOWED_TYPES,
+                            tuple(set_profile(meta, CHECK_ID, ("spec", "securityContext"), POD_ANNOTATION, profile))))
+    return edits
 
 
 CHECK_ID = "seccompProfile_restricted"

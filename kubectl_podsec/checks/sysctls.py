@@ -1,6 +1,6 @@
 """The sysctls control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import pod_security_context
 from kubectl_podsec.levels import Level, Version
 
@@ -57,12 +57,13 @@ VERSIONS = ((0, ALLOWED_1_0), (27, ALLOWED_1_27), (29, ALLOWED_1_29), (32, ALLOW
 
 
 def _fixer(allowed: frozenset):
-    def fix(plan) -> None:
-        names = [s.get("name", "") for s in pod_security_context(plan.spec).get("sysctls") or ()]
+    def fix(meta: dict, spec: dict, version) -> list:
+        names = [s.get("name", "") for s in pod_security_context(spec).get("sysctls") or ()]
         bad = [name for name in names if name not in allowed]
-        if bad:
-            plan.remove_items(CHECK_ID, ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad],
-                              what=f"remove the sysctls {', '.join(bad)}")
+        if not bad:
+            return []
+        return [Edit(CHECK_ID, "remove_items", ("spec", "securityContext", "sysctls"), [{"name": n} for n in bad],
+                     what=f"remove the sysctls {', '.join(bad)}")]
 
     return fix
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from kubectl_podsec.levels import Level, Version
 
@@ -25,7 +25,9 @@ class CheckResult:
 ALLOWED = CheckResult(True)
 
 CheckFn = Callable[[dict, dict], CheckResult]
-FixFn = Callable[..., None]  # fix(plan): asks the Plan (checks/plan.py) for the edits it needs
+# fix(meta, spec, version) -> the Edits, Notes and Unlesses the control needs, read from the
+# pod as it is; checks/plan.py applies them in order and decides what is safe.
+FixFn = Callable[[dict, dict, Optional[Version]], Sequence]
 
 
 class Safety(str, enum.Enum):
@@ -41,12 +43,21 @@ class Safety(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Edit:
+    """A change a fix asks for, and (as Plan.edits records it) a change made.
+
+    Asked for: `value` is the new value, the item to append or the items to remove, and
+    `safe` says whether the check considers it safe; the plan makes it unsafe anyway when it
+    changes a value the manifest sets. Made: `old` is the value replaced (for remove_items
+    the removed items, with the removed indexes in `value`) and `safe` the plan's verdict."""
+
     check: str
     op: str  # "set", "remove", "append" (to a list) or "remove_items" (from a list)
     path: tuple  # pod-relative
-    value: object = None  # new value, appended item, or removed items
+    value: object = None
     old: object = None
     safe: bool = True
+    # How the note for a human words the change when it is not made (default: from op and path).
+    what: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,17 @@ class Note:
 
     check: str
     message: str
+
+
+@dataclass(frozen=True)
+class Unless:
+    """`items` apply only if, when the plan reaches them, the pod does not hold one of
+    `values` at `path`: for a fix whose next step depends on whether its own earlier edit was
+    made (refused as unsafe, or exempt), judged once for all of `items`."""
+
+    path: tuple
+    values: tuple
+    items: tuple
 
 
 @dataclass(frozen=True)

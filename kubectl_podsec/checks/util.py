@@ -24,6 +24,12 @@ def security_context(obj: dict) -> dict:
     return obj.get("securityContext") or {}
 
 
+def container_contexts(spec: dict) -> Iterator[tuple[dict, tuple, dict]]:
+    """(container, its path, its securityContext or {}) for every container."""
+    for container, path in containers(spec):
+        yield container, path, security_context(container)
+
+
 def pod_security_context(spec: dict) -> dict:
     return spec.get("securityContext") or {}
 

@@ -1,8 +1,9 @@
 """The windowsHostProcess control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, VersionedCheck
-from kubectl_podsec.checks.util import containers, containers_phrase, pod_security_context, security_context
-from kubectl_podsec.checks.plan import container_contexts
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
+from kubectl_podsec.checks.util import (
+    container_contexts, containers, containers_phrase, pod_security_context, security_context,
+)
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "all versions"
@@ -43,12 +44,16 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(plan) -> None:
-    if _host_process(pod_security_context(plan.spec)):
-        plan.set(CHECK_ID, ("spec", "securityContext", "windowsOptions", "hostProcess"), False, safe=False)
-    for _, path, context in container_contexts(plan):
+def fix(meta: dict, spec: dict, version) -> list:
+    edits = []
+    if _host_process(pod_security_context(spec)):
+        edits.append(Edit(CHECK_ID, "set", ("spec", "securityContext", "windowsOptions", "hostProcess"), False,
+                          safe=False))
+    for _, path, context in container_contexts(spec):
         if _host_process(context):
-            plan.set(CHECK_ID, path + ("securityContext", "windowsOptions", "hostProcess"), False, safe=False)
+            edits.append(Edit(CHECK_ID, "set", path + ("securityContext", "windowsOptions", "hostProcess"), False,
+                              safe=False))
+    return edits
 
 
 CHECK_ID = "windowsHostProcess"
