@@ -10,7 +10,8 @@ Metadata-level events name the object but not its owner, and pods created with
 `generateName` have no name at all. Owners come, in this order, from the request or response
 body when the log has it (Request/RequestResponse level), from the cluster (`--resolve`),
 and from the controllers' naming conventions (`web-7c5d8f9b6-4xk2p` belongs to ReplicaSet
-`web-7c5d8f9b6` when the log shows that ReplicaSet): each group says which.
+`web-7c5d8f9b6` when the log shows that ReplicaSet): each group says which. This module reads
+and groups; `reports/audit.py` renders.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Iterator, Optional
 from kubectl_podsec.checks import ALL_CHECKS, NEWEST_VERSION, checks_for
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.sources import Problem
+from kubectl_podsec.model import AuditGroup, CheckCount
 
 VIOLATIONS = "pod-security.kubernetes.io/audit-violations"
 ENFORCE = "pod-security.kubernetes.io/enforce-policy"
@@ -535,7 +537,7 @@ def _owner(log: AuditLog, namespace: str, kind: str, name: str) -> Optional[tupl
 
 
 def groups(log: AuditLog, group_by: str = "workload") -> list:
-    """One entry per object, per controlling owner or per top-level workload (ReplicaSet ->
+    """An AuditGroup per object, per controlling owner or per top-level workload (ReplicaSet ->
     Deployment, Job -> CronJob followed), sorted by namespace, kind and name."""
     merged = {}
     for (namespace, resource, name), tally in log.objects.items():
@@ -558,52 +560,20 @@ def groups(log: AuditLog, group_by: str = "workload") -> list:
         entry[0].merge(tally)
         entry[1].add(how)
     out = []
-    for key, (tally, hows) in sorted(merged.items()):
-        names = ("namespace", "resource", "name") if group_by == "object" else ("namespace", "kind", "name")
+    for (namespace, what, name), (tally, hows) in sorted(merged.items()):
         hows.discard(None)
-        out.append({
-            **dict(zip(names, key)),
-            "ownerFrom": ("/".join(sorted(hows)) or None) if group_by != "object" else None,
-            "levels": sorted(tally.levels),
-            "checks": [{"check": check, "reason": reason, "events": counts[0], "denied": counts[1]}
-                       for (check, reason), counts in sorted(tally.checks.items(), key=lambda kv: (
-                           kv[0][0] or "~", kv[0][1]))],
-            "deniedBy": [{"check": check, "reason": reason, "events": count}
-                         for (check, reason), count in sorted(tally.denied_by.items(), key=lambda kv: (
-                             kv[0][0] or "~", kv[0][1]))],
-            "enforce": sorted(tally.enforce),
-            "events": tally.events, "denied": tally.denied, "users": sorted(tally.users),
-            "firstSeen": tally.first or None, "lastSeen": tally.last or None,
-        })
+        out.append(AuditGroup(
+            namespace, what, name, ("/".join(sorted(hows)) or None) if group_by != "object" else None,
+            tuple(sorted(tally.levels)),
+            tuple(CheckCount(check, reason, events, denied) for (check, reason), (events, denied)
+                  in sorted(tally.checks.items(), key=_by_check)),
+            tuple(CheckCount(check, reason, count, count) for (check, reason), count
+                  in sorted(tally.denied_by.items(), key=_by_check)),
+            tuple(sorted(tally.enforce)), tally.events, tally.denied, tuple(sorted(tally.users)),
+            tally.first or None, tally.last or None))
     return out
 
 
-def audit_data(log: AuditLog, group_by: str = "workload") -> dict:
-    return {
-        "files": log.files, "events": log.events, "eventsWithFindings": log.findings, "groupBy": group_by,
-        "groups": groups(log, group_by),
-        "errors": [{"source": p.source, "line": p.line, "column": p.column, "message": p.message}
-                   for p in log.problems],
-    }
-
-
-def render_text(data: dict) -> str:
-    out = []
-    for group in data["groups"]:
-        what = group.get("resource") or group.get("kind")
-        name = group["name"] or "(generateName, not in the log)"
-        owner = f"  [owner from {group['ownerFrom']}]" if group.get("ownerFrom") else ""
-        denied = f", {group['denied']} denied" if group["denied"] else ""
-        events = f"{group['events']} {'event' if group['events'] == 1 else 'events'}"
-        out.append(f"{group['namespace'] or '(cluster)'}  {what}/{name}  {events}{denied}  "
-                   f"{', '.join(group['levels'])}{owner}")
-        seen = f"seen {group['firstSeen']} .. {group['lastSeen']}" if group["firstSeen"] else "seen (no timestamps)"
-        out.append(f"  {seen} by {', '.join(group['users']) or '(no user recorded)'}")
-        for check in group["checks"]:
-            counts = f"{check['events']}" + (f" ({check['denied']} denied)" if check["denied"] else "")
-            out.append(f"    {check['check'] or '?':28} {counts:>12}  {check['reason']}")
-    groups_ = data["groups"]
-    out.append(f"{len(groups_)} {'group' if len(groups_) == 1 else 'groups'} by {data['groupBy']}; "
-               f"{data['eventsWithFindings']} of {data['events']} events carry Pod Security findings; "
-               f"{sum(g['denied'] for g in groups_)} denied")
-    return "\n".join(out) + "\n"
+def _by_check(item) -> tuple:
+    (check, reason), _ = item
+    return check or "~", reason  # reasons no check gives come last

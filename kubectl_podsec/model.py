@@ -238,6 +238,11 @@ class FixResult:
         """Something at the gate level or below remains."""
         return any(obj.remaining for obj in self.objects)
 
+    @property
+    def failing(self) -> bool:
+        """A source changed (or would), or something remains for a human."""
+        return self.changed or self.unfixed
+
 
 # --- namespaces ----------------------------------------------------------------------------------
 
@@ -274,3 +279,166 @@ class NamespaceSummary:
     unread: Optional[str] = None  # why the workloads could not all be read: no suggestion
     pin_upgrade: Optional[PinUpgrade] = None
     selector: Optional[str] = None  # judged only on the workloads -l selected
+
+
+# --- check --compare-versions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckDifference:
+    """A check that fails at only one of the two versions, at the lowest level where it differs."""
+
+    check: str
+    level: Level
+    fails: bool  # fails at the newer version (else: passes there)
+    detail: str  # from the version where it fails
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """A workload whose highest passing level differs between the two versions."""
+
+    source: str
+    line: Optional[int]
+    kind: str
+    namespace: str
+    name: str
+    before: Level
+    after: Level
+    checks: tuple = ()  # CheckDifference
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """`check --compare-versions FROM,TO`: each version as asked and as resolved."""
+
+    old: str
+    old_resolved: str
+    new: str
+    new_resolved: str
+    workloads: int
+    changed: tuple = ()  # VersionChange
+    errors: tuple = ()  # InputError
+    said: tuple = ()  # lines for stderr before the errors: kubectl's warnings
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.changed)
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixCommands:
+    """The commands that apply a blocker's fixes, or why there are none."""
+
+    safe: Optional[str] = None
+    unsafe: Optional[str] = None
+    note: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class HumanDecision:
+    check: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A workload that fails the target level: what fails, and what fix can and cannot do."""
+
+    kind: str
+    name: str
+    source: str
+    line: Optional[int]
+    highest: Level  # once suppressed findings no longer count
+    checks: tuple  # the check ids that fail the target
+    effort: str  # "safe", "unsafe" or "human"
+    safe: tuple  # descriptions of the safe edits
+    unsafe: tuple  # descriptions of the unsafe edits
+    human: tuple  # HumanDecision
+    commands: FixCommands
+    owner: Optional[Owner] = None  # live objects only
+    pods: int = 0  # live objects only
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    step: int
+    title: str
+    commands: tuple = ()
+    items: tuple = ()
+
+
+@dataclass(frozen=True)
+class NamespacePlan:
+    namespace: str
+    labels: Optional[tuple]  # (mode, "level:version" or None) for enforce, audit, warn; None for manifests
+    effort: str  # "ready", "safe", "unsafe" or "human"
+    workloads: int
+    blockers: tuple = ()  # Blocker
+    steps: tuple = ()  # PlanStep
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """`plan`: per namespace, the way to enforce `level` pinned to `version`."""
+
+    level: Level
+    version: str
+    live: bool  # read from the cluster (else from manifests)
+    namespaces: tuple = ()  # NamespacePlan, ready ones first
+    errors: tuple = ()  # InputError
+
+    @property
+    def failing(self) -> bool:
+        """Some namespace is not ready for the target today."""
+        return any(plan.effort != "ready" for plan in self.namespaces)
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckCount:
+    check: Optional[str]  # None when no check gives the reason
+    reason: str
+    events: int
+    denied: int = 0
+
+
+@dataclass(frozen=True)
+class AuditGroup:
+    """The findings of one object, owner or workload (as grouped) in the audit logs."""
+
+    namespace: str
+    what: str  # its kind, or the resource the request named when grouped by object
+    name: str
+    owner_from: Optional[str]  # how the owner was found; None when grouped by object
+    levels: tuple  # audit "level:version" as annotated
+    checks: tuple  # CheckCount
+    denied_by: tuple  # CheckCount of the denials (events == denied)
+    enforce: tuple  # enforce "level:version" of the denials
+    events: int
+    denied: int
+    users: tuple
+    first_seen: Optional[str]
+    last_seen: Optional[str]
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """`audit`: the Pod Security findings of the logs, grouped."""
+
+    files: tuple
+    events: int
+    events_with_findings: int
+    group_by: str  # "workload", "owner" or "object"
+    groups: tuple = ()  # AuditGroup
+    errors: tuple = ()  # InputError: lines or files that could not be read
+    unresolved: tuple = ()  # kubectl's errors with --resolve (the groups come from the log alone)
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.groups)

@@ -13,8 +13,8 @@ from kubectl_podsec.errors import UsageError
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import (
-    BaselineStatus, Change, Finding, FixedObject, FixResult, InputError, Location, ObjectVerdict, RunResult,
-    SkippedItem, SourceNote, SourceText, Unfixed,
+    AuditResult, BaselineStatus, Change, CompareResult, Finding, FixedObject, FixResult, InputError, Location,
+    ObjectVerdict, PlanResult, RunResult, SkippedItem, SourceNote, SourceText, Unfixed,
 )
 from kubectl_podsec.paths import format_path
 from kubectl_podsec.suppress import effective_highest
@@ -189,6 +189,85 @@ def run_check(options: CheckOptions) -> RunResult:
     return check_result(report, options.level, status, tuple(said))
 
 
+def run_compare(options: CheckOptions, pair: str) -> CompareResult:
+    """`check --compare-versions FROM,TO`: the workloads whose verdict differs between the two
+    versions of `pair`, with exemptions applied; on a live cluster `latest` is its own minor."""
+    from kubectl_podsec import compare
+    from kubectl_podsec.checks import NEWEST_VERSION
+    from kubectl_podsec.levels import PolicyVersion
+
+    report, _, said = checked_report(options)
+    try:
+        old, new = compare.parse_pair(pair)
+    except ValueError as error:
+        raise UsageError(str(error), said) from None
+    cap = report.policy_version.cap
+    old, new = PolicyVersion(old.requested, cap), PolicyVersion(new.requested, cap)
+    old_at, new_at = old.resolve(NEWEST_VERSION), new.resolve(NEWEST_VERSION)
+    return CompareResult(str(old), str(old_at), str(new), str(new_at), len(report.objects),
+                         compare.changes(report.objects, old_at, new_at),
+                         tuple(input_error(problem) for problem in report.errors), tuple(said))
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def run_plan(options: CheckOptions, names: tuple = ()) -> PlanResult:
+    """`plan`: the way to enforce options.level in each namespace, from manifests (-f, -k;
+    `names` filter their metadata.namespace) or from the cluster (the namespaces `names`, or
+    all), with exemptions applied; pinned to the server's minor, or the newest known."""
+    from kubectl_podsec import plan
+    from kubectl_podsec.checks import NEWEST_VERSION
+    from kubectl_podsec.suppress import apply_exemptions
+
+    labels, names = None, list(names)
+    if options.specs or options.kustomize:
+        report = read_workloads(options)
+        if names:
+            report.objects = [r for r in report.objects if (r.workload.namespace or "") in names]
+    else:
+        from kubectl_podsec.live import plan_inputs
+        from kubectl_podsec.workloads import kinds_for
+
+        report, labels = plan_inputs(options.kubectl, names, options.policy_version,
+                                     load_admission(options.admission_config), kinds_for(options.config))
+    apply_exemptions(report.objects, options.config)
+    pin = report.policy_version.resolve(NEWEST_VERSION)
+    live = labels is not None
+    namespaces = plan.namespace_plans(report.objects, labels, options.level, pin, live,
+                                      sorted(labels) if live else names)
+    return PlanResult(options.level, str(pin), live, namespaces,
+                      tuple(input_error(problem) for problem in report.errors))
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    files: tuple  # audit logs, - for stdin
+    group_by: str = "workload"
+    kubectl: object = None  # cluster.Kubectl for --resolve, or None
+    stdin: object = None  # the binary stream - reads
+    stdin_is_terminal: bool = False
+    jobs: int = 1
+
+
+def run_audit(options: AuditOptions) -> AuditResult:
+    """`audit`: the logs' Pod Security findings grouped; owners the log does not give are
+    asked of the cluster when options.kubectl is given."""
+    from kubectl_podsec import audit
+
+    if "-" in options.files and options.stdin_is_terminal:
+        raise UsageError("refusing to read an audit log from a terminal: pipe it in (zcat audit.log.gz | "
+                         "kubectl podsec audit -) or name the files")
+    log = audit.read_logs(list(options.files), options.stdin, options.jobs)
+    unresolved = audit.resolve_owners(log, options.kubectl) if options.kubectl is not None else []
+    return AuditResult(tuple(options.files), log.events, log.findings, options.group_by,
+                       tuple(audit.groups(log, options.group_by)),
+                       tuple(input_error(problem) for problem in log.problems), tuple(unresolved))
+
+
 # --- fix -----------------------------------------------------------------------------------------
 
 
@@ -340,6 +419,11 @@ class NamespacesResult:
     @property
     def drift(self) -> bool:
         return any(summary.drift for summary in self.summaries)
+
+    @property
+    def failing(self) -> bool:
+        """The exit decision: some namespace's enforce label would deny a workload's pods."""
+        return self.drift
 
 
 def run_namespaces(kubectl, names: list, version, admission_config: Optional[str] = None) -> NamespacesResult:

@@ -14,6 +14,7 @@ import pytest
 
 from cli_helpers import cli_runner, run_process
 from kubectl_podsec import audit
+from kubectl_podsec.usecases import AuditOptions, run_audit
 from kubectl_podsec.checks import ALL_CHECKS
 
 DATA = Path(__file__).parent / "data" / "audit"
@@ -338,8 +339,8 @@ def test_big_files_read_in_parallel_give_the_same_result(tmp_path, monkeypatch, 
     lines[400:400] = [b'{"kind": "Pod"}\n']
     path = tmp_path / "big.log"
     path.write_bytes(b"".join(lines))
-    serial = audit.audit_data(audit.read_logs([str(path)]))
+    serial = run_audit(AuditOptions((str(path),)))
     monkeypatch.setattr(audit, "PARALLEL_BYTES", 1000)
-    parallel = audit.audit_data(audit.read_logs([str(path)], jobs=jobs))
+    parallel = run_audit(AuditOptions((str(path),), jobs=jobs))
     assert parallel == serial
-    assert [(e["line"], e["message"][:8]) for e in parallel["errors"]] == [(101, "not JSON"), (401, "not a ku")]
+    assert [(e.line, e.message[:8]) for e in parallel.errors] == [(101, "not JSON"), (401, "not a ku")]

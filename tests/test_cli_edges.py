@@ -12,7 +12,8 @@ import subprocess
 import pytest
 from cli_helpers import TerminalStdin, cli_runner, pod, run_process, write
 
-from kubectl_podsec import cli, cluster
+from kubectl_podsec import cluster
+from kubectl_podsec.reports import terminal as terminal_colour
 from kubectl_podsec.cli import build_parser
 from kubectl_podsec.cluster import Kubectl
 
@@ -181,7 +182,7 @@ def test_colour_on_a_terminal(monkeypatch, env, coloured):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     terminal = type("Terminal", (), {"isatty": lambda self: True})()
-    assert cli._wants_colour(terminal) is coloured
+    assert terminal_colour.wants_colour(terminal) is coloured
 
 
 # --- -k -------------------------------------------------------------------------------------------

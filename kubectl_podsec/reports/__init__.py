@@ -6,4 +6,7 @@ nothing back in the core.
 - sarif.py, junit.py, github.py: the CI formats
 - fix.py: what `fix` did (the stderr summary and `fix -o json`)
 - namespaces.py: the `namespaces` table
+- plan.py, compare.py, audit.py: `plan`, `check --compare-versions` and `audit`, each its JSON
+  data (the schema, once) and its text (plan also markdown)
+- terminal.py: whether to colour, and the painter the text renderers take
 """
