@@ -453,10 +453,9 @@ def cmd_namespaces(args) -> int:
     from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
     from kubectl_podsec.usecases import run_namespaces
 
-    kubectl = _kubectl(args)
-    run = run_namespaces(kubectl, list(args.names), args.policy_version, args.admission_config)
+    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config)
     _say(f"error: {error.message}" for error in run.errors)
-    _say(kubectl.warnings)
+    _say(run.warnings)
     if args.output == "json":
         sys.stdout.write(render_json(namespaces_data(run.summaries)))
     elif args.output == "yaml":

@@ -11,8 +11,8 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field, replace
-from typing import Optional
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Optional
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
 WORKLOAD_RESOURCES = ("pods", "deployments", "statefulsets", "daemonsets", "replicasets",
@@ -26,11 +26,28 @@ LABEL_PREFIX = "pod-security.kubernetes.io/"
 
 
 class ClusterError(Exception):
-    """kubectl could not be run or answered with an error; the message is one line."""
+    """kubectl could not be run or answered with an error; the message is one line. `warnings`
+    are the `Warning:` lines kubectl printed before it failed."""
+
+    def __init__(self, message: str, warnings=()):
+        super().__init__(message)
+        self.warnings = tuple(warnings)
 
 
-@dataclass
+class Listing(NamedTuple):
+    """What one kubectl read gave: the objects, one line per error it reported (a kind we
+    may not list does not stop the others), and its `Warning:` lines."""
+
+    items: list
+    errors: list
+    warnings: list
+
+
+@dataclass(frozen=True)
 class Kubectl:
+    """The user's kubectl and the flags it runs with: a value. What a run finds (objects,
+    errors, warnings) comes back from each call, never stays here."""
+
     binary: str = "kubectl"
     namespace: Optional[str] = None
     all_namespaces: bool = False
@@ -42,7 +59,6 @@ class Kubectl:
     kubeconfig: Optional[str] = None
     request_timeout: Optional[str] = None
     chunk_size: Optional[int] = None
-    warnings: list = field(default_factory=list)
 
     def connection_flags(self) -> list:
         flags = []
@@ -70,9 +86,8 @@ class Kubectl:
         except subprocess.TimeoutExpired:
             raise ClusterError(f"kubectl did not answer within {_timeout(self):.0f}s") from None
 
-    def get(self, resources: list, extra: Optional[list] = None) -> tuple:
-        """(items, errors): every object kubectl printed, and one line per error it reported
-        (a kind we may not list does not stop the others)."""
+    def get(self, resources: list, extra: Optional[list] = None) -> Listing:
+        """Every object kubectl printed, with its errors and warnings."""
         args = ["get"] + list(resources) + ["-o", "json"]
         if self.all_namespaces:
             args.append("-A")
@@ -86,49 +101,49 @@ class Kubectl:
             args.append(f"--chunk-size={self.chunk_size}")
         args += extra or []
         completed = self.run(args, paged=True)
-        errors = self._errors(completed)
+        errors, warnings = _errors(completed)
         items = []
         if completed.stdout.strip():
             try:
                 document = json.loads(completed.stdout)
             except ValueError as error:
-                raise ClusterError(f"kubectl printed something that is not JSON: {error}") from None
+                raise ClusterError(f"kubectl printed something that is not JSON: {error}", warnings) from None
             del completed  # hold the response only once: as objects from here on
             items = document.get("items") if document.get("kind", "").endswith("List") else [document]
-        return items or [], errors
+        return Listing(items or [], errors, warnings)
 
     def server_minor(self) -> Optional[int]:
         completed = self.run(["version", "-o", "json"])
         if completed.returncode != 0:
-            errors = self._errors(completed)
-            raise ClusterError(errors[0] if errors else "kubectl version failed")
+            errors, warnings = _errors(completed)
+            raise ClusterError(errors[0] if errors else "kubectl version failed", warnings)
         try:
             minor = json.loads(completed.stdout)["serverVersion"]["minor"]
             return int(re.match(r"\d+", minor).group(0))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def namespaces(self, names: Optional[list] = None) -> tuple:
-        """({name: labels}, errors) for the named namespaces, or all of them."""
-        saved = (self.namespace, self.all_namespaces, self.selector, self.field_selector)
-        self.namespace, self.all_namespaces, self.selector, self.field_selector = None, False, None, None
-        try:
-            items, errors = self.get(["namespaces"] + list(names or []) if names else ["namespaces"])
-        finally:
-            self.namespace, self.all_namespaces, self.selector, self.field_selector = saved
-        return {item["metadata"]["name"]: item["metadata"].get("labels") or {} for item in items}, errors
+    def namespaces(self, names: Optional[list] = None) -> Listing:
+        """Listing of {name: labels} for the named namespaces, or all of them: the selectors and
+        namespace scope of the workloads do not apply to namespaces."""
+        unscoped = replace(self, namespace=None, all_namespaces=False, selector=None, field_selector=None)
+        items, errors, warnings = unscoped.get(["namespaces"] + list(names) if names else ["namespaces"])
+        labels = {item["metadata"]["name"]: item["metadata"].get("labels") or {} for item in items}
+        return Listing(labels, errors, warnings)
 
-    def _errors(self, completed: subprocess.CompletedProcess) -> list:
-        text = completed.stderr.decode("utf-8", "replace")
-        errors = []
-        for line in text.splitlines():
-            if line.startswith("Warning:"):
-                self.warnings.append(line)
-            elif line.strip():
-                errors.append(line.strip()[len("error: "):] if line.startswith("error: ") else line.strip())
-        if completed.returncode != 0 and not errors:
-            errors.append(f"kubectl exited with {completed.returncode}")
-        return errors if completed.returncode != 0 else []
+
+def _errors(completed: subprocess.CompletedProcess) -> tuple:
+    """(errors, warnings) from kubectl's stderr: errors only when it failed."""
+    text = completed.stderr.decode("utf-8", "replace")
+    errors, warnings = [], []
+    for line in text.splitlines():
+        if line.startswith("Warning:"):
+            warnings.append(line)
+        elif line.strip():
+            errors.append(line.strip()[len("error: "):] if line.startswith("error: ") else line.strip())
+    if completed.returncode != 0 and not errors:
+        errors.append(f"kubectl exited with {completed.returncode}")
+    return (errors if completed.returncode != 0 else []), warnings
 
 
 def _timeout(kubectl: Kubectl) -> float:
@@ -191,7 +206,7 @@ def managing_owner(kubectl: Kubectl, obj: dict) -> Optional[tuple]:
         resource = f"{found[0].lower()}{'.' + group if group else ''}/{found[1]}"
         scoped = replace(kubectl, namespace=namespace, all_namespaces=False, selector=None, field_selector=None)
         try:
-            items, errors = scoped.get([resource])
+            items, errors, _ = scoped.get([resource])
         except ClusterError:
             break
         if errors or len(items) != 1:

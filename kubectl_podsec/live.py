@@ -28,17 +28,19 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         if version.cap is None:  # `latest`, here or in a namespace label, means the server's rules
             version = version.clamp(kubectl.server_minor())
             report.policy_version = version
-        items, errors = kubectl.get(resources or [",".join(WORKLOAD_RESOURCES)])
+        items, errors, warnings = kubectl.get(resources or [",".join(WORKLOAD_RESOURCES)])
     except ClusterError as error:
+        report.warnings.extend(error.warnings)
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report
+    report.warnings.extend(warnings)
     report.errors.extend(Problem(SOURCE, None, None, message) for message in errors)
     if not items and kubectl.namespace and not kubectl.all_namespaces:
         missing = _missing_namespace(kubectl)
         if missing:
             report.errors.append(Problem(SOURCE, None, None, missing))
     if labels is None:
-        labels = _namespace_labels(kubectl, items)
+        labels = _namespace_labels(kubectl, items, report.warnings)
     effective = version.resolve(NEWEST_VERSION)
     evaluate = cached_evaluate()
     results = []
@@ -81,7 +83,7 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
 def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
     """An empty answer for -n NAME may mean a typo: kubectl does not say, so ask."""
     try:
-        found, errors = kubectl.namespaces([kubectl.namespace])
+        found, errors, _ = kubectl.namespaces([kubectl.namespace])
     except ClusterError:
         return None
     if not found and any("NotFound" in message or "not found" in message for message in errors):
@@ -89,16 +91,17 @@ def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
     return None
 
 
-def _namespace_labels(kubectl: Kubectl, items: list) -> dict:
+def _namespace_labels(kubectl: Kubectl, items: list, warnings: list) -> dict:
+    """{namespace: labels} of the items' namespaces; what could not be read is a warning."""
     names = sorted({(item.get("metadata") or {}).get("namespace") for item in items} - {None, ""})
     if not names:
         return {}
     try:
-        labels, errors = kubectl.namespaces(None if kubectl.all_namespaces else names)
+        labels, errors, said = kubectl.namespaces(None if kubectl.all_namespaces else names)
     except ClusterError as error:
-        errors, labels = [str(error)], {}
-    for message in errors:
-        kubectl.warnings.append(f"Warning: namespace labels not read: {message}")
+        errors, labels, said = [str(error)], {}, error.warnings
+    warnings.extend(said)
+    warnings.extend(f"Warning: namespace labels not read: {message}" for message in errors)
     return labels
 
 
@@ -156,42 +159,44 @@ def _name(item: dict) -> str:
 
 
 def _labels_at_server_version(kubectl: Kubectl, names: list, version: PolicyVersion) -> tuple:
-    """(names, version clamped to the server's, {namespace: labels}, kubectl's errors, a
-    Kubectl scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError.
-    The caller's Kubectl keeps its flags (the copy shares its list of warnings)."""
+    """(names, version clamped to the server's, Listing of {namespace: labels}, a Kubectl
+    scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError."""
     if not names and kubectl.namespace and not kubectl.all_namespaces:
         names = [kubectl.namespace]  # -n NS: that namespace only
     if version.cap is None:
         version = version.clamp(kubectl.server_minor())
-    labels, errors = kubectl.namespaces(names or None)
+    listing = kubectl.namespaces(names or None)
     scoped = replace(kubectl, all_namespaces=len(names) != 1, namespace=names[0] if len(names) == 1 else None)
-    return names, version, labels, errors, scoped
+    return names, version, listing, scoped
 
 
 def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
     """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
     when none are named), judged at the server's version."""
     try:
-        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
+        names, version, (labels, errors, warnings), scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
         report = Report(version)
+        report.warnings.extend(error.warnings)
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report, {}
     report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
+    report.warnings[:0] = warnings
     report.errors[:0] = [Problem(SOURCE, None, None, message) for message in errors]
     report.objects = [r for r in report.objects if r.workload.namespace in labels]
     return report, labels
 
 
 def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
-    """(NamespaceSummary list, problems) for `kubectl podsec namespaces`: read the namespaces'
-    labels and their workloads; namespaces.summarize judges them."""
+    """(NamespaceSummary list, problems, kubectl's warnings) for `kubectl podsec namespaces`:
+    read the namespaces' labels and their workloads; namespaces.summarize judges them."""
     try:
-        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
+        names, version, (labels, errors, warnings), scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
-        return [], [Problem(SOURCE, None, None, str(error))]
+        return [], [Problem(SOURCE, None, None, str(error))], list(error.warnings)
     problems = [Problem(SOURCE, None, None, message) for message in errors]
     report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
     problems.extend(report.errors)
     unread = "; ".join(p.message for p in report.errors) or None  # a listing error: no namespace is complete
-    return summarize(labels, report.objects, version, admission, unread, scoped.selector), problems
+    summaries = summarize(labels, report.objects, version, admission, unread, scoped.selector)
+    return summaries, problems, warnings + report.warnings

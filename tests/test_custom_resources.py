@@ -22,7 +22,7 @@ import yaml
 from cli_helpers import cli_runner, indent, write
 
 from kubectl_podsec import cluster, workloads
-from kubectl_podsec.cluster import Kubectl
+from kubectl_podsec.cluster import Kubectl, Listing
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.live import scan_cluster
 from kubectl_podsec.reports.data import object_data
@@ -533,7 +533,7 @@ class FakeKubectl(Kubectl):
             if "/" in resource:  # TYPE/NAME: that object only
                 name = resource.split("/", 1)[1]
                 items = [obj for obj in items if obj["metadata"]["name"] == name]
-        return items, []
+        return Listing(items, [], [])
 
     def server_minor(self):
         self.CALLS.append(("version",))
@@ -541,7 +541,8 @@ class FakeKubectl(Kubectl):
 
     def namespaces(self, names=None):
         self.CALLS.append(("namespaces", names))
-        return {name: dict(labels) for name, labels in self.LABELS.items() if names is None or name in names}, []
+        labels = {name: dict(labels) for name, labels in self.LABELS.items() if names is None or name in names}
+        return Listing(labels, [], [])
 
 
 def fake_kubectl(objects: list, labels: dict, minor: int = 36) -> type:
