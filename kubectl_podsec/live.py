@@ -3,6 +3,7 @@ and the namespaces' labels; namespaces.py judges the namespaces."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Optional
 
@@ -22,62 +23,135 @@ SOURCE = "cluster"
 def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None,
                  admission=None) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
-    that one forbidden kind does not hide the others."""
+    that one forbidden kind does not hide the others.
+
+    The objects come a page at a time (Kubectl.pages, read ahead while this judges) and only
+    their results stay: pods that judge alike under one owner are counted as they come. What
+    the namespaces' labels decide is added at the end, once the labels are read (under -A that
+    read starts with the first object, so it too runs while this judges)."""
     report = Report(version)
+    reading = kubectl.pages(resources or [",".join(WORKLOAD_RESOURCES)])  # starts reading at once
     try:
         if version.cap is None:  # `latest`, here or in a namespace label, means the server's rules
             version = version.clamp(kubectl.server_minor())
             report.policy_version = version
-        items, errors, warnings = kubectl.get(resources or [",".join(WORKLOAD_RESOURCES)])
+        effective = version.resolve(NEWEST_VERSION)
+        evaluate = cached_evaluate()
+        judged = _Judged()
+        prefetch = labels is None and kubectl.all_namespaces
+        for page in reading:
+            report.warnings.extend(page.warnings)
+            judged.listing_errors += page.errors
+            for item in page.items:
+                if prefetch and judged.namespaces == set() and (item.get("metadata") or {}).get("namespace"):
+                    judged.labels = _in_background(lambda: kubectl.namespaces(None))
+                _judge(item, effective, evaluate, admission, judged, report)
     except ClusterError as error:
+        reading.close()
         report.warnings.extend(error.warnings)
-        report.errors.append(Problem(SOURCE, None, None, str(error)))
+        report.errors = [Problem(SOURCE, None, None, str(error))]
+        report.objects, report.skipped = [], []
         return report
-    report.warnings.extend(warnings)
-    report.errors.extend(Problem(SOURCE, None, None, message) for message in errors)
-    if not items and kubectl.namespace and not kubectl.all_namespaces:
+    report.errors[:0] = [Problem(SOURCE, None, None, message) for message in judged.listing_errors]
+    if not judged.namespaces and kubectl.namespace and not kubectl.all_namespaces:
         missing = _missing_namespace(kubectl)
         if missing:
-            report.errors.append(Problem(SOURCE, None, None, missing))
+            report.errors.insert(len(judged.listing_errors), Problem(SOURCE, None, None, missing))
     if labels is None:
-        labels = _namespace_labels(kubectl, items, report.warnings)
-    effective = version.resolve(NEWEST_VERSION)
-    evaluate = cached_evaluate()
-    results = []
-    for item in items:
-        try:
-            workload = workload_from_value(item)
-        except PruneError as error:
-            report.errors.append(Problem(SOURCE, None, None, f"{item.get('kind')}/{_name(item)}: {error.message}"))
-            continue
-        if isinstance(workload, Skipped):
-            report.skipped.append(SkippedObject(SOURCE, None, None, workload))
-            continue
-        verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
-        result = ObjectResult(SOURCE, None, None, None, None, workload, verdict,
-                              tuple(tuple((path, None, None) for path in v.paths) for v in verdict.violations))
-        owner = controller_of(item)
-        modes = []
-        namespace_labels = labels.get(workload.namespace)
-        if admission is not None:
-            namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
-            exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"),
-                                         pod_creators(workload.kind, owner))
-            if exempt:
-                result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
-        if namespace_labels is not None:
-            exempt_all = bool(result.suppressed) and len(result.suppressed) == len(verdict.violations)
-            for mode in MODES:
-                mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
-                if mode_verdict and exempt_all:
-                    mode_verdict = replace(mode_verdict, passes=True)  # exempt: admitted unchecked
-                if mode == "enforce" or mode_verdict:
-                    modes.append((mode, mode_verdict))
-        result.live = LiveFacts(Owner(owner.get("kind"), owner.get("name")) if owner else None,
-                                1 if workload.kind == "Pod" else 0, tuple(modes))
-        results.append(result)
-    report.objects = group_pods(results)
+        labels = _namespace_labels(kubectl, judged, report.warnings)
+    for result in judged.results:
+        result.live = replace(result.live, modes=_modes(result, labels, version, evaluate, admission))
+    report.objects = group_pods(judged.results)
     return report
+
+
+class _Judged:
+    """What scan_cluster keeps of the objects it has judged."""
+
+    def __init__(self):
+        self.results = []  # ObjectResult, in the order read; pods alike under one owner once
+        self.pods = {}  # (namespace, owner kind, owner name, signature) -> the first such pod
+        self.namespaces = set()  # of every object read
+        self.listing_errors = []
+        self.labels = None  # under -A: the namespaces' labels, being read
+
+
+def _judge(item: dict, effective, evaluate, admission, judged: _Judged, report: Report) -> None:
+    """Judge one object read from the cluster: a result, a skipped object or an error."""
+    namespace = (item.get("metadata") or {}).get("namespace")
+    if namespace:
+        judged.namespaces.add(namespace)
+    try:
+        workload = workload_from_value(item)
+    except PruneError as error:
+        report.errors.append(Problem(SOURCE, None, None, f"{item.get('kind')}/{_name(item)}: {error.message}"))
+        return
+    if isinstance(workload, Skipped):
+        report.skipped.append(SkippedObject(SOURCE, None, None, workload))
+        return
+    verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
+    result = ObjectResult(SOURCE, None, None, None, None, workload, verdict,
+                          tuple(tuple((path, None, None) for path in v.paths) for v in verdict.violations))
+    owner = controller_of(item)
+    result.live = LiveFacts(Owner(owner.get("kind"), owner.get("name")) if owner else None,
+                            1 if workload.kind == "Pod" else 0, ())
+    if admission is not None:
+        exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"),
+                                     pod_creators(workload.kind, owner))
+        if exempt:
+            result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
+    if workload.kind == "Pod" and owner is not None:
+        key = (workload.namespace, owner.get("kind"), owner.get("name"), _signature(result))
+        first = judged.pods.get(key)
+        if first is not None:  # judged alike: only counted (group_pods folds the groups)
+            first.live = replace(first.live, pods=first.live.pods + 1)
+            return
+        judged.pods[key] = result
+    judged.results.append(result)
+
+
+def _modes(result, labels: dict, version: PolicyVersion, evaluate, admission) -> tuple:
+    """((mode, ModeVerdict or None), ...): enforce always, audit and warn where they apply, as
+    the namespace's labels (and the admission configuration's defaults) say; () without labels."""
+    workload = result.workload
+    namespace_labels = labels.get(workload.namespace)
+    if admission is not None:
+        namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
+    if namespace_labels is None:
+        return ()
+    modes = []
+    exempt_all = bool(result.suppressed) and len(result.suppressed) == len(result.verdict.violations)
+    for mode in MODES:
+        mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
+        if mode_verdict and exempt_all:
+            mode_verdict = replace(mode_verdict, passes=True)  # exempt: admitted unchecked
+        if mode == "enforce" or mode_verdict:
+            modes.append((mode, mode_verdict))
+    return tuple(modes)
+
+
+def _in_background(read):
+    """Run `read` in a thread; the result is the function that waits for its answer (or
+    raises what it raised)."""
+    done, answer = threading.Event(), []
+
+    def run():
+        try:
+            answer.append((read(), None))
+        except ClusterError as error:
+            answer.append((None, error))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+    def wait():
+        done.wait()
+        value, error = answer[0]
+        if error is not None:
+            raise error
+        return value
+
+    return wait
 
 
 def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
@@ -91,13 +165,15 @@ def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
     return None
 
 
-def _namespace_labels(kubectl: Kubectl, items: list, warnings: list) -> dict:
-    """{namespace: labels} of the items' namespaces; what could not be read is a warning."""
-    names = sorted({(item.get("metadata") or {}).get("namespace") for item in items} - {None, ""})
+def _namespace_labels(kubectl: Kubectl, judged: _Judged, warnings: list) -> dict:
+    """{namespace: labels} of the namespaces of the objects read; what could not be read is a
+    warning."""
+    names = sorted(judged.namespaces)
     if not names:
         return {}
     try:
-        labels, errors, said = kubectl.namespaces(None if kubectl.all_namespaces else names)
+        read = judged.labels or (lambda: kubectl.namespaces(None if kubectl.all_namespaces else names))
+        labels, errors, said = read()
     except ClusterError as error:
         errors, labels, said = [str(error)], {}, error.warnings
     warnings.extend(said)
@@ -129,7 +205,7 @@ def pod_creators(kind: str, owner: Optional[dict]) -> tuple:
 def group_pods(results: list) -> list:
     """Pods are reported under the workload that controls them, with a count, when they
     judge the same as it; a pod that differs (or whose owner was not fetched, as a group)
-    keeps its own entry."""
+    keeps its own entry. A pod's count may be more than one: the pods it stands for."""
     by_identity = {(r.workload.namespace, r.workload.kind, r.workload.name): r for r in results}
     out, groups = [], {}
     for result in results:
@@ -140,10 +216,10 @@ def group_pods(results: list) -> list:
         key = (result.workload.namespace, owner.kind, owner.name, _signature(result))
         parent = by_identity.get(key[:3])
         if parent is not None and _signature(parent) == key[3]:
-            parent.live = replace(parent.live, pods=parent.live.pods + 1)
+            parent.live = replace(parent.live, pods=parent.live.pods + result.live.pods)
             continue
         if key in groups:
-            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + 1)
+            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + result.live.pods)
             continue
         groups[key] = result
         out.append(result)

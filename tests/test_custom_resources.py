@@ -513,7 +513,7 @@ def test_a_bad_pod_template_path_is_a_config_error(podsec, tmp_path, path):
 # --- live mode ------------------------------------------------------------------------------
 
 class FakeKubectl(Kubectl):
-    """A Kubectl that never runs kubectl: `get`, `server_minor` and `namespaces` answer from
+    """A Kubectl that never runs kubectl: `get` (and `pages`, as one page), `server_minor` and `namespaces` answer from
     the class attributes OBJECTS (list of objects as `kubectl get -o json` gives them),
     LABELS ({namespace: labels}) and MINOR. Records what was asked in CALLS."""
 
@@ -534,6 +534,9 @@ class FakeKubectl(Kubectl):
                 name = resource.split("/", 1)[1]
                 items = [obj for obj in items if obj["metadata"]["name"] == name]
         return Listing(items, [], [])
+
+    def pages(self, resources):
+        yield self.get(resources)
 
     def server_minor(self):
         self.CALLS.append(("version",))
