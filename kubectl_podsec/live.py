@@ -27,8 +27,8 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
 
     The objects come a page at a time (Kubectl.pages, read ahead while this judges) and only
     their results stay: pods that judge alike under one owner are counted as they come. What
-    the namespaces' labels decide is added at the end, once the labels are read (under -A that
-    read starts with the first object, so it too runs while this judges)."""
+    the namespaces' labels decide is added at the end, once the labels are read (with -A or -n
+    that read starts with the first object, so it too runs while this judges)."""
     report = Report(version)
     reading = kubectl.pages(resources or [",".join(WORKLOAD_RESOURCES)])  # starts reading at once
     try:
@@ -38,13 +38,16 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
         effective = version.resolve(NEWEST_VERSION)
         evaluate = cached_evaluate()
         judged = _Judged()
-        prefetch = labels is None and kubectl.all_namespaces
+        # Which namespaces' labels _namespace_labels will want, known from the first object:
+        # all of them under -A, else the one of -n (every namespaced object is in it).
+        wanted = None if kubectl.all_namespaces else [kubectl.namespace]
+        prefetch = labels is None and (kubectl.all_namespaces or kubectl.namespace)
         for page in reading:
             report.warnings.extend(page.warnings)
             judged.listing_errors += page.errors
             for item in page.items:
-                if prefetch and judged.namespaces == set() and (item.get("metadata") or {}).get("namespace"):
-                    judged.labels = _in_background(lambda: kubectl.namespaces(None))
+                if prefetch and not judged.namespaces and (item.get("metadata") or {}).get("namespace"):
+                    judged.labels = _in_background(lambda: kubectl.namespaces(wanted))
                 _judge(item, effective, evaluate, admission, judged, report)
     except ClusterError as error:
         reading.close()
@@ -73,7 +76,7 @@ class _Judged:
         self.pods = {}  # (namespace, owner kind, owner name, signature) -> the first such pod
         self.namespaces = set()  # of every object read
         self.listing_errors = []
-        self.labels = None  # under -A: the namespaces' labels, being read
+        self.labels = None  # with -A or -n: the wait for the namespaces' labels, being read
 
 
 def _judge(item: dict, effective, evaluate, admission, judged: _Judged, report: Report) -> None:
