@@ -14,7 +14,7 @@ import re
 import subprocess
 import threading
 from dataclasses import dataclass, replace
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterable, NamedTuple, Optional
 from urllib.parse import quote, urlencode
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
@@ -130,7 +130,7 @@ class Kubectl:
             items = document.get("items") if document.get("kind", "").endswith("List") else [document]
         return Listing(items or [], errors, warnings)
 
-    def pages(self, resources: list) -> Iterator[Listing]:
+    def pages(self, resources: list) -> Iterable[Listing]:
         """The objects of `resources` a page at a time, in the order `kubectl get` prints them
         (kind by kind, each in the server's order), with each page's errors and warnings. The
         well-known kinds are read with `kubectl get --raw` and the limit and continue of the
