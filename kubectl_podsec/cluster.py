@@ -221,9 +221,9 @@ class _PagedRead:
     one, so reading stays a page ahead of the judging. A page is parsed when it is taken.
 
     An error from the server, or a request that timed out waiting for its answer, ends its
-    kind's listing, as `kubectl get` ends it, and the other kinds go on. Any other error (no
-    connection, no credentials) would say the same for every kind, so it ends them all and
-    is said once."""
+    kind's listing, as `kubectl get` ends it, and the other kinds go on. An error in reaching
+    the server at all (refused, no such host, no credentials, TLS) would say the same for
+    every kind, so it ends them all and is said once."""
 
     _END = object()
 
@@ -291,10 +291,15 @@ class _PagedRead:
         self._closed.set()
 
 
+# kubectl's words for a server it cannot reach or talk to at all, which every kind would meet.
+_WHOLE_SERVER = ("The connection to the server", "dial tcp", "no such host", "You must be logged in",
+                 "x509:", "tls:")
+
+
 def _per_request(error: str) -> bool:
     """Is kubectl's error about this request alone (the server's answer, or no answer in
     time), not about reaching the server at all?"""
-    return error.startswith("Error from server (") or "awaiting headers" in error
+    return error.startswith("Error from server (") or not any(words in error for words in _WHOLE_SERVER)
 
 
 def _continue_token(body: bytes) -> Optional[str]:

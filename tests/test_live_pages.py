@@ -239,3 +239,20 @@ def test_page_urls(flags, resources, url):
 def test_what_kubectl_get_reads(flags, resources):
     assert Kubectl(**flags)._raw_kinds(resources) is None
     assert isinstance(Kubectl(**flags).pages(resources), cluster._OneListing)
+
+
+@pytest.mark.parametrize(("error", "per_request"), [
+    ('Error from server (Forbidden): pods is forbidden: User "nobody" cannot list resource "pods"', True),
+    ("Error from server (Expired): The provided continue parameter is too old", True),
+    ("Unable to connect to the server: net/http: request canceled (Client.Timeout exceeded while awaiting "
+     "headers)", True),
+    ("Unable to connect to the server: context deadline exceeded", True),
+    ("The connection to the server 127.0.0.1:9 was refused - did you specify the right host or port?", False),
+    ('Unable to connect to the server: dial tcp: lookup nowhere.example: no such host', False),
+    ("You must be logged in to the server (Unauthorized)", False),
+    ("Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by "
+     "unknown authority", False),
+])
+def test_which_errors_end_only_their_kind(error, per_request):
+    """A timeout or an answer ends one kind's listing; not reaching the server ends them all."""
+    assert cluster._per_request(error) is per_request
