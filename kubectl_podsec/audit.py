@@ -510,9 +510,9 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
     kinds = {"Pod": "pods", "ReplicaSet": "replicasets", "Job": "jobs"}
     for namespace in sorted(wanted):
         resources = sorted({kinds[k] for k in wanted[namespace] if k in kinds} | {"replicasets", "jobs"})
-        kubectl.namespace, kubectl.all_namespaces = namespace, False
         try:
-            items, found_errors = kubectl.get([",".join(resources)])
+            items, found_errors, _ = replace(kubectl, namespace=namespace, all_namespaces=False).get(
+                [",".join(resources)])
         except ClusterError as error:
             return errors + [str(error)]
         errors.extend(error for error in found_errors if error not in errors)

@@ -227,10 +227,9 @@ def cmd_namespaces(args) -> int:
     from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
     from kubectl_podsec.usecases import run_namespaces
 
-    kubectl = _kubectl(args)
-    run = run_namespaces(kubectl, list(args.names), args.policy_version, args.admission_config)
+    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config)
     _say(f"error: {error.message}" for error in run.errors)
-    _say(kubectl.warnings)
+    _say(run.warnings)
     if args.output in ("json", "yaml"):
         sys.stdout.write(_render_data(args.output, namespaces_data(run.summaries)))
     elif run.summaries or not run.errors:  # nothing read: the error alone, no empty table

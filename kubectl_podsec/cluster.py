@@ -9,15 +9,33 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
-from dataclasses import dataclass, field, replace
-from typing import Optional
+import threading
+from dataclasses import dataclass, replace
+from typing import Iterable, NamedTuple, Optional
+from urllib.parse import quote, urlencode
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
 WORKLOAD_RESOURCES = ("pods", "deployments", "statefulsets", "daemonsets", "replicasets",
                       "replicationcontrollers", "jobs", "cronjobs", "podtemplates")
 DEFAULT_REQUEST_TIMEOUT = "30s"
+DEFAULT_PAGE_SIZE = 500  # kubectl's own --chunk-size
+# The kinds read page by page through `kubectl get --raw`: resource -> (API path, kind). Every
+# other resource (a custom one, TYPE/NAME, a short name) goes through `kubectl get`, which
+# resolves them all.
+RAW_RESOURCES = {
+    "pods": ("/api/v1", "Pod"), "deployments": ("/apis/apps/v1", "Deployment"),
+    "statefulsets": ("/apis/apps/v1", "StatefulSet"), "daemonsets": ("/apis/apps/v1", "DaemonSet"),
+    "replicasets": ("/apis/apps/v1", "ReplicaSet"), "replicationcontrollers": ("/api/v1", "ReplicationController"),
+    "jobs": ("/apis/batch/v1", "Job"), "cronjobs": ("/apis/batch/v1", "CronJob"),
+    "podtemplates": ("/api/v1", "PodTemplate"), "namespaces": ("/api/v1", "Namespace"),
+}
+CLUSTER_SCOPED = ("namespaces",)
+# How many kubectl processes read pages at once: enough to hide their start-up and network
+# time behind the judging, few enough to leave the judging a core on a small machine.
+READERS = 3
 # Fields the server manages; a fixed manifest for `kubectl apply` must not carry them.
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
                    "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -26,11 +44,28 @@ LABEL_PREFIX = "pod-security.kubernetes.io/"
 
 
 class ClusterError(Exception):
-    """kubectl could not be run or answered with an error; the message is one line."""
+    """kubectl could not be run or answered with an error; the message is one line. `warnings`
+    are the `Warning:` lines kubectl printed before it failed."""
+
+    def __init__(self, message: str, warnings=()):
+        super().__init__(message)
+        self.warnings = tuple(warnings)
 
 
-@dataclass
+class Listing(NamedTuple):
+    """What one kubectl read gave: the objects, one line per error it reported (a kind we
+    may not list does not stop the others), and its `Warning:` lines."""
+
+    items: list
+    errors: list
+    warnings: list
+
+
+@dataclass(frozen=True)
 class Kubectl:
+    """The user's kubectl and the flags it runs with: a value. What a run finds (objects,
+    errors, warnings) comes back from each call, never stays here."""
+
     binary: str = "kubectl"
     namespace: Optional[str] = None
     all_namespaces: bool = False
@@ -42,7 +77,6 @@ class Kubectl:
     kubeconfig: Optional[str] = None
     request_timeout: Optional[str] = None
     chunk_size: Optional[int] = None
-    warnings: list = field(default_factory=list)
 
     def connection_flags(self) -> list:
         flags = []
@@ -70,9 +104,8 @@ class Kubectl:
         except subprocess.TimeoutExpired:
             raise ClusterError(f"kubectl did not answer within {_timeout(self):.0f}s") from None
 
-    def get(self, resources: list, extra: Optional[list] = None) -> tuple:
-        """(items, errors): every object kubectl printed, and one line per error it reported
-        (a kind we may not list does not stop the others)."""
+    def get(self, resources: list, extra: Optional[list] = None) -> Listing:
+        """Every object kubectl printed, with its errors and warnings."""
         args = ["get"] + list(resources) + ["-o", "json"]
         if self.all_namespaces:
             args.append("-A")
@@ -86,49 +119,230 @@ class Kubectl:
             args.append(f"--chunk-size={self.chunk_size}")
         args += extra or []
         completed = self.run(args, paged=True)
-        errors = self._errors(completed)
+        errors, warnings = _errors(completed)
         items = []
         if completed.stdout.strip():
             try:
                 document = json.loads(completed.stdout)
             except ValueError as error:
-                raise ClusterError(f"kubectl printed something that is not JSON: {error}") from None
+                raise ClusterError(f"kubectl printed something that is not JSON: {error}", warnings) from None
             del completed  # hold the response only once: as objects from here on
             items = document.get("items") if document.get("kind", "").endswith("List") else [document]
-        return items or [], errors
+        return Listing(items or [], errors, warnings)
+
+    def pages(self, resources: list) -> Iterable[Listing]:
+        """The objects of `resources` a page at a time, in the order `kubectl get` prints them
+        (kind by kind, each in the server's order), with each page's errors and warnings. The
+        well-known kinds are read with `kubectl get --raw` and the limit and continue of the
+        list API, ahead of the caller, so that only a few pages are held at once; anything
+        else is one `kubectl get`. Reading starts when this is called; `close()` the result
+        to stop early."""
+        kinds = self._raw_kinds(resources)
+        if kinds is None:
+            return _OneListing(self, resources)
+        return _PagedRead(self, kinds)
+
+    def _raw_kinds(self, resources: list) -> Optional[list]:
+        """The resources as RAW_RESOURCES keys, or None when `kubectl get` must read them: a
+        name we do not know, TYPE/NAME, or namespaced kinds without -n or -A (the namespace
+        then comes from the kubeconfig, which kubectl reads)."""
+        if len(resources) != 1:
+            return None
+        kinds = []
+        for name in resources[0].split(","):
+            plural, _, group = name.partition(".")
+            known = RAW_RESOURCES.get(plural)
+            if known is None or plural in kinds or (group and known[0] != f"/apis/{group}/v1"):
+                return None
+            kinds.append(plural)
+        scoped = self.all_namespaces or self.namespace
+        if not scoped and any(kind not in CLUSTER_SCOPED for kind in kinds):
+            return None
+        return kinds
+
+    def page_url(self, kind: str, token: Optional[str] = None) -> str:
+        """The list API's URL for one page of `kind`, as `kubectl get` would ask for it."""
+        root, _ = RAW_RESOURCES[kind]
+        scope = ""
+        if kind not in CLUSTER_SCOPED and self.namespace and not self.all_namespaces:
+            scope = f"/namespaces/{quote(self.namespace, safe='')}"
+        query = {}
+        if self.selector:
+            query["labelSelector"] = self.selector
+        if self.field_selector:
+            query["fieldSelector"] = self.field_selector
+        query["limit"] = self.chunk_size or DEFAULT_PAGE_SIZE
+        if token:
+            query["continue"] = token
+        return f"{root}{scope}/{kind}?{urlencode(query)}"
 
     def server_minor(self) -> Optional[int]:
         completed = self.run(["version", "-o", "json"])
         if completed.returncode != 0:
-            errors = self._errors(completed)
-            raise ClusterError(errors[0] if errors else "kubectl version failed")
+            errors, warnings = _errors(completed)
+            raise ClusterError(errors[0] if errors else "kubectl version failed", warnings)
         try:
             minor = json.loads(completed.stdout)["serverVersion"]["minor"]
             return int(re.match(r"\d+", minor).group(0))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def namespaces(self, names: Optional[list] = None) -> tuple:
-        """({name: labels}, errors) for the named namespaces, or all of them."""
-        saved = (self.namespace, self.all_namespaces, self.selector, self.field_selector)
-        self.namespace, self.all_namespaces, self.selector, self.field_selector = None, False, None, None
-        try:
-            items, errors = self.get(["namespaces"] + list(names or []) if names else ["namespaces"])
-        finally:
-            self.namespace, self.all_namespaces, self.selector, self.field_selector = saved
-        return {item["metadata"]["name"]: item["metadata"].get("labels") or {} for item in items}, errors
+    def namespaces(self, names: Optional[list] = None) -> Listing:
+        """Listing of {name: labels} for the named namespaces, or all of them: the selectors and
+        namespace scope of the workloads do not apply to namespaces."""
+        unscoped = replace(self, namespace=None, all_namespaces=False, selector=None, field_selector=None)
+        labels, errors, warnings = {}, [], []
+        for page in unscoped.pages(["namespaces"] + list(names) if names else ["namespaces"]):
+            labels.update((item["metadata"]["name"], item["metadata"].get("labels") or {}) for item in page.items)
+            errors += page.errors
+            warnings += page.warnings
+        return Listing(labels, errors, warnings)
 
-    def _errors(self, completed: subprocess.CompletedProcess) -> list:
-        text = completed.stderr.decode("utf-8", "replace")
-        errors = []
-        for line in text.splitlines():
-            if line.startswith("Warning:"):
-                self.warnings.append(line)
-            elif line.strip():
-                errors.append(line.strip()[len("error: "):] if line.startswith("error: ") else line.strip())
-        if completed.returncode != 0 and not errors:
-            errors.append(f"kubectl exited with {completed.returncode}")
-        return errors if completed.returncode != 0 else []
+
+class _OneListing:
+    """`Kubectl.pages` for what only `kubectl get` can read: one page, read when asked for."""
+
+    def __init__(self, kubectl: Kubectl, resources: list):
+        self._read = lambda: kubectl.get(resources)
+
+    def __iter__(self):
+        read, self._read = self._read, None
+        if read is not None:
+            yield read()
+
+    def close(self) -> None:
+        self._read = None
+
+
+class _PagedRead:
+    """`Kubectl.pages` for the well-known kinds: a thread per kind runs `kubectl get --raw`
+    for its pages one after another (each needs the last one's continue token), at most
+    READERS kubectl processes at a time, and hands each page's bytes over through a queue of
+    one, so reading stays a page ahead of the judging. A page is parsed when it is taken.
+
+    An error from the server, or a request that timed out waiting for its answer, ends its
+    kind's listing, as `kubectl get` ends it, and the other kinds go on. An error in reaching
+    the server at all (refused, no such host, no credentials, TLS) would say the same for
+    every kind, so it ends them all and is said once."""
+
+    _END = object()
+
+    def __init__(self, kubectl: Kubectl, kinds: list):
+        self._kubectl, self._kinds = kubectl, kinds
+        self._stop = threading.Event()  # start no more requests
+        self._closed = threading.Event()  # nobody takes pages any more
+        self._slots = threading.Semaphore(READERS)
+        self._queues = [queue.Queue(maxsize=1) for _ in kinds]
+        for kind, pages in zip(kinds, self._queues):
+            threading.Thread(target=self._read, args=(kind, pages), daemon=True).start()
+
+    def _read(self, kind: str, pages: queue.Queue) -> None:
+        token = None
+        try:
+            while not self._stop.is_set():
+                with self._slots:
+                    completed = self._kubectl.run(["get", "--raw", self._kubectl.page_url(kind, token)])
+                errors, warnings = _errors(completed)
+                if errors:
+                    whole = not _per_request(errors[0])
+                    if whole:
+                        self._stop.set()
+                    self._put(pages, (None, errors, warnings, whole))
+                    break
+                token = _continue_token(completed.stdout)
+                self._put(pages, (completed.stdout, [], warnings, False))
+                if not token:
+                    break
+        except ClusterError as error:
+            self._stop.set()
+            self._put(pages, error)
+        self._put(pages, self._END)
+
+    def _put(self, pages: queue.Queue, page) -> None:
+        while not self._closed.is_set():
+            try:
+                pages.put(page, timeout=0.1)
+                return
+            except queue.Full:
+                pass
+
+    def __iter__(self):
+        said = set()  # kubectl says a warning once per run: so do we, over all the runs
+        try:
+            for kind, pages in zip(self._kinds, self._queues):
+                while True:
+                    page = pages.get()
+                    if page is self._END:
+                        break
+                    if isinstance(page, ClusterError):
+                        raise page
+                    body, errors, warnings, whole = page
+                    if whole:  # several readers may have met it before it stopped them
+                        errors = [line for line in errors if line not in said]
+                        said.update(errors)
+                    fresh = [line for line in warnings if line not in said]
+                    said.update(fresh)
+                    yield Listing(_items(body, kind) if body is not None else [], errors, fresh)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._closed.set()
+
+
+# kubectl's words for a server it cannot reach or talk to at all, which every kind would meet.
+_WHOLE_SERVER = ("The connection to the server", "dial tcp", "no such host", "You must be logged in",
+                 "x509:", "tls:")
+
+
+def _per_request(error: str) -> bool:
+    """Is kubectl's error about this request alone (the server's answer, or no answer in
+    time), not about reaching the server at all?"""
+    return error.startswith("Error from server (") or not any(words in error for words in _WHOLE_SERVER)
+
+
+def _continue_token(body: bytes) -> Optional[str]:
+    """The page's continue token. The apiserver writes the list's metadata before its items,
+    so it is read off the head without parsing the page (an item's annotation may be called
+    `continue` too); a page written otherwise is parsed."""
+    items = body.find(b'"items"')
+    head = body[:items] if items >= 0 else body
+    if b'"metadata"' not in head:
+        try:
+            return (json.loads(body).get("metadata") or {}).get("continue") or None
+        except (ValueError, AttributeError):
+            return None  # _items says what is wrong with it
+    match = re.search(rb'"continue"\s*:\s*("(?:[^"\\]|\\.)*")', head)
+    return json.loads(match.group(1)) or None if match else None
+
+
+def _items(body: bytes, kind: str) -> list:
+    """A raw list page's items, with the kind and apiVersion that `kubectl get` adds to each."""
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise ClusterError(f"kubectl printed something that is not JSON: {error}") from None
+    api_version = RAW_RESOURCES[kind][0].split("/", 2)[-1]
+    items = document.get("items") or []
+    for item in items:
+        item.setdefault("kind", RAW_RESOURCES[kind][1])
+        item.setdefault("apiVersion", api_version)
+    return items
+
+
+def _errors(completed: subprocess.CompletedProcess) -> tuple:
+    """(errors, warnings) from kubectl's stderr: errors only when it failed."""
+    text = completed.stderr.decode("utf-8", "replace")
+    errors, warnings = [], []
+    for line in text.splitlines():
+        if line.startswith("Warning:"):
+            warnings.append(line)
+        elif line.strip():
+            errors.append(line.strip()[len("error: "):] if line.startswith("error: ") else line.strip())
+    if completed.returncode != 0 and not errors:
+        errors.append(f"kubectl exited with {completed.returncode}")
+    return (errors if completed.returncode != 0 else []), warnings
 
 
 def _timeout(kubectl: Kubectl) -> float:
@@ -191,7 +405,7 @@ def managing_owner(kubectl: Kubectl, obj: dict) -> Optional[tuple]:
         resource = f"{found[0].lower()}{'.' + group if group else ''}/{found[1]}"
         scoped = replace(kubectl, namespace=namespace, all_namespaces=False, selector=None, field_selector=None)
         try:
-            items, errors = scoped.get([resource])
+            items, errors, _ = scoped.get([resource])
         except ClusterError:
             break
         if errors or len(items) != 1:

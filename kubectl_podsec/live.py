@@ -3,6 +3,7 @@ and the namespaces' labels; namespaces.py judges the namespaces."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Optional
 
@@ -22,66 +23,145 @@ SOURCE = "cluster"
 def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None,
                  admission=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
-    that one forbidden kind does not hide the others."""
+    that one forbidden kind does not hide the others.
+
+    The objects come a page at a time (Kubectl.pages, read ahead while this judges) and only
+    their results stay: pods that judge alike under one owner are counted as they come. What
+    the namespaces' labels decide is added at the end, once the labels are read (with -A or -n
+    that read starts with the first object, so it too runs while this judges)."""
     report = Report(version)
+    reading = kubectl.pages(resources or [",".join(WORKLOAD_RESOURCES)])  # starts reading at once
     try:
         if version.cap is None:  # `latest`, here or in a namespace label, means the server's rules
             version = version.clamp(kubectl.server_minor())
             report.policy_version = version
-        items, errors = kubectl.get(resources or [",".join(WORKLOAD_RESOURCES)])
+        effective = version.resolve(NEWEST_VERSION)
+        evaluate = cached_evaluate()
+        judged = _Judged()
+        # Which namespaces' labels _namespace_labels will want, known from the first object:
+        # all of them under -A, else the one of -n (every namespaced object is in it).
+        wanted = None if kubectl.all_namespaces else [kubectl.namespace]
+        prefetch = labels is None and (kubectl.all_namespaces or kubectl.namespace)
+        for page in reading:
+            report.warnings.extend(page.warnings)
+            judged.listing_errors += page.errors
+            for item in page.items:
+                if prefetch and not judged.namespaces and (item.get("metadata") or {}).get("namespace"):
+                    judged.labels = _in_background(lambda: kubectl.namespaces(wanted))
+                _judge(item, effective, evaluate, admission, judged, report, kinds)
     except ClusterError as error:
-        report.errors.append(Problem(SOURCE, None, None, str(error)))
+        reading.close()
+        report.warnings.extend(error.warnings)
+        report.errors = [Problem(SOURCE, None, None, str(error))]
+        report.objects, report.skipped = [], []
         return report
-    report.errors.extend(Problem(SOURCE, None, None, message) for message in errors)
-    if not items and kubectl.namespace and not kubectl.all_namespaces:
+    report.errors[:0] = [Problem(SOURCE, None, None, message) for message in judged.listing_errors]
+    if not judged.namespaces and kubectl.namespace and not kubectl.all_namespaces:
         missing = _missing_namespace(kubectl)
         if missing:
-            report.errors.append(Problem(SOURCE, None, None, missing))
+            report.errors.insert(len(judged.listing_errors), Problem(SOURCE, None, None, missing))
     if labels is None:
-        labels = _namespace_labels(kubectl, items)
-    effective = version.resolve(NEWEST_VERSION)
-    evaluate = cached_evaluate()
-    results = []
-    for item in items:
-        try:
-            workload = workload_from_value(item, kinds)
-        except PruneError as error:
-            report.errors.append(Problem(SOURCE, None, None, f"{item.get('kind')}/{_name(item)}: {error.message}"))
-            continue
-        if isinstance(workload, Skipped):
-            report.skipped.append(SkippedObject(SOURCE, None, None, workload))
-            continue
-        verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
-        result = ObjectResult(SOURCE, None, None, None, None, workload, verdict,
-                              tuple(tuple((path, None, None) for path in v.paths) for v in verdict.violations))
-        owner = controller_of(item)
-        modes = []
-        namespace_labels = labels.get(workload.namespace)
-        if admission is not None:
-            namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
-            exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"),
-                                         pod_creators(workload.kind, owner))
-            if exempt:
-                result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
-        if namespace_labels is not None:
-            exempt_all = bool(result.suppressed) and len(result.suppressed) == len(verdict.violations)
-            for mode in MODES:
-                mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
-                if mode_verdict and exempt_all:
-                    mode_verdict = replace(mode_verdict, passes=True)  # exempt: admitted unchecked
-                if mode == "enforce" or mode_verdict:
-                    modes.append((mode, mode_verdict))
-        result.live = LiveFacts(Owner(owner.get("kind"), owner.get("name")) if owner else None,
-                                1 if workload.kind == "Pod" else 0, tuple(modes))
-        results.append(result)
-    report.objects = group_pods(results)
+        labels = _namespace_labels(kubectl, judged, report.warnings)
+    for result in judged.results:
+        result.live = replace(result.live, modes=_modes(result, labels, version, evaluate, admission))
+    report.objects = group_pods(judged.results)
     return report
+
+
+class _Judged:
+    """What scan_cluster keeps of the objects it has judged."""
+
+    def __init__(self):
+        self.results = []  # ObjectResult, in the order read; pods alike under one owner once
+        self.pods = {}  # (namespace, owner kind, owner name, signature) -> the first such pod
+        self.namespaces = set()  # of every object read
+        self.listing_errors = []
+        self.labels = None  # with -A or -n: the wait for the namespaces' labels, being read
+
+
+def _judge(item: dict, effective, evaluate, admission, judged: _Judged, report: Report,
+           kinds: WorkloadKinds) -> None:
+    """Judge one object read from the cluster: a result, a skipped object or an error."""
+    namespace = (item.get("metadata") or {}).get("namespace")
+    if namespace:
+        judged.namespaces.add(namespace)
+    try:
+        workload = workload_from_value(item, kinds)
+    except PruneError as error:
+        report.errors.append(Problem(SOURCE, None, None, f"{item.get('kind')}/{_name(item)}: {error.message}"))
+        return
+    if isinstance(workload, Skipped):
+        report.skipped.append(SkippedObject(SOURCE, None, None, workload))
+        return
+    verdict = evaluate(workload.pod_meta, workload.pod_spec, effective, workload.prefix)
+    result = ObjectResult(SOURCE, None, None, None, None, workload, verdict,
+                          tuple(tuple((path, None, None) for path in v.paths) for v in verdict.violations))
+    owner = controller_of(item)
+    result.live = LiveFacts(Owner(owner.get("kind"), owner.get("name")) if owner else None,
+                            1 if workload.kind == "Pod" else 0, ())
+    if admission is not None:
+        exempt = admission.exemption(workload.namespace, workload.pod_spec.get("runtimeClassName"),
+                                     pod_creators(workload.kind, owner))
+        if exempt:
+            result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
+    if workload.kind == "Pod" and owner is not None:
+        key = (workload.namespace, owner.get("kind"), owner.get("name"), _signature(result))
+        first = judged.pods.get(key)
+        if first is not None:  # judged alike: only counted (group_pods folds the groups)
+            first.live = replace(first.live, pods=first.live.pods + 1)
+            return
+        judged.pods[key] = result
+    judged.results.append(result)
+
+
+def _modes(result, labels: dict, version: PolicyVersion, evaluate, admission) -> tuple:
+    """((mode, ModeVerdict or None), ...): enforce always, audit and warn where they apply, as
+    the namespace's labels (and the admission configuration's defaults) say; () without labels."""
+    workload = result.workload
+    namespace_labels = labels.get(workload.namespace)
+    if admission is not None:
+        namespace_labels = {**admission.default_labels(), **(namespace_labels or {})}
+    if namespace_labels is None:
+        return ()
+    modes = []
+    exempt_all = bool(result.suppressed) and len(result.suppressed) == len(result.verdict.violations)
+    for mode in MODES:
+        mode_verdict = enforce_verdict(workload, namespace_labels, version, evaluate, mode)
+        if mode_verdict and exempt_all:
+            mode_verdict = replace(mode_verdict, passes=True)  # exempt: admitted unchecked
+        if mode == "enforce" or mode_verdict:
+            modes.append((mode, mode_verdict))
+    return tuple(modes)
+
+
+def _in_background(read):
+    """Run `read` in a thread; the result is the function that waits for its answer (or
+    raises what it raised)."""
+    done, answer = threading.Event(), []
+
+    def run():
+        try:
+            answer.append((read(), None))
+        except ClusterError as error:
+            answer.append((None, error))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+    def wait():
+        done.wait()
+        value, error = answer[0]
+        if error is not None:
+            raise error
+        return value
+
+    return wait
 
 
 def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
     """An empty answer for -n NAME may mean a typo: kubectl does not say, so ask."""
     try:
-        found, errors = kubectl.namespaces([kubectl.namespace])
+        found, errors, _ = kubectl.namespaces([kubectl.namespace])
     except ClusterError:
         return None
     if not found and any("NotFound" in message or "not found" in message for message in errors):
@@ -89,16 +169,19 @@ def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
     return None
 
 
-def _namespace_labels(kubectl: Kubectl, items: list) -> dict:
-    names = sorted({(item.get("metadata") or {}).get("namespace") for item in items} - {None, ""})
+def _namespace_labels(kubectl: Kubectl, judged: _Judged, warnings: list) -> dict:
+    """{namespace: labels} of the namespaces of the objects read; what could not be read is a
+    warning."""
+    names = sorted(judged.namespaces)
     if not names:
         return {}
     try:
-        labels, errors = kubectl.namespaces(None if kubectl.all_namespaces else names)
+        read = judged.labels or (lambda: kubectl.namespaces(None if kubectl.all_namespaces else names))
+        labels, errors, said = read()
     except ClusterError as error:
-        errors, labels = [str(error)], {}
-    for message in errors:
-        kubectl.warnings.append(f"Warning: namespace labels not read: {message}")
+        errors, labels, said = [str(error)], {}, error.warnings
+    warnings.extend(said)
+    warnings.extend(f"Warning: namespace labels not read: {message}" for message in errors)
     return labels
 
 
@@ -126,7 +209,7 @@ def pod_creators(kind: str, owner: Optional[dict]) -> tuple:
 def group_pods(results: list) -> list:
     """Pods are reported under the workload that controls them, with a count, when they
     judge the same as it; a pod that differs (or whose owner was not fetched, as a group)
-    keeps its own entry."""
+    keeps its own entry. A pod's count may be more than one: the pods it stands for."""
     by_identity = {(r.workload.namespace, r.workload.kind, r.workload.name): r for r in results}
     out, groups = [], {}
     for result in results:
@@ -137,10 +220,10 @@ def group_pods(results: list) -> list:
         key = (result.workload.namespace, owner.kind, owner.name, _signature(result))
         parent = by_identity.get(key[:3])
         if parent is not None and _signature(parent) == key[3]:
-            parent.live = replace(parent.live, pods=parent.live.pods + 1)
+            parent.live = replace(parent.live, pods=parent.live.pods + result.live.pods)
             continue
         if key in groups:
-            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + 1)
+            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + result.live.pods)
             continue
         groups[key] = result
         out.append(result)
@@ -156,16 +239,15 @@ def _name(item: dict) -> str:
 
 
 def _labels_at_server_version(kubectl: Kubectl, names: list, version: PolicyVersion) -> tuple:
-    """(names, version clamped to the server's, {namespace: labels}, kubectl's errors, a
-    Kubectl scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError.
-    The caller's Kubectl keeps its flags (the copy shares its list of warnings)."""
+    """(names, version clamped to the server's, Listing of {namespace: labels}, a Kubectl
+    scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError."""
     if not names and kubectl.namespace and not kubectl.all_namespaces:
         names = [kubectl.namespace]  # -n NS: that namespace only
     if version.cap is None:
         version = version.clamp(kubectl.server_minor())
-    labels, errors = kubectl.namespaces(names or None)
+    listing = kubectl.namespaces(names or None)
     scoped = replace(kubectl, all_namespaces=len(names) != 1, namespace=names[0] if len(names) == 1 else None)
-    return names, version, labels, errors, scoped
+    return names, version, listing, scoped
 
 
 def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None,
@@ -173,26 +255,29 @@ def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission
     """(Report, {namespace: labels}) for `plan`: every workload of the named namespaces (all
     when none are named), judged at the server's version."""
     try:
-        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
+        names, version, (labels, errors, warnings), scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
         report = Report(version)
+        report.warnings.extend(error.warnings)
         report.errors.append(Problem(SOURCE, None, None, str(error)))
         return report, {}
     report = scan_cluster(scoped, [], version, labels, admission, kinds) if labels else Report(version)
+    report.warnings[:0] = warnings
     report.errors[:0] = [Problem(SOURCE, None, None, message) for message in errors]
     report.objects = [r for r in report.objects if r.workload.namespace in labels]
     return report, labels
 
 
 def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
-    """(NamespaceSummary list, problems) for `kubectl podsec namespaces`: read the namespaces'
-    labels and their workloads; namespaces.summarize judges them."""
+    """(NamespaceSummary list, problems, kubectl's warnings) for `kubectl podsec namespaces`:
+    read the namespaces' labels and their workloads; namespaces.summarize judges them."""
     try:
-        names, version, labels, errors, scoped = _labels_at_server_version(kubectl, names, version)
+        names, version, (labels, errors, warnings), scoped = _labels_at_server_version(kubectl, names, version)
     except ClusterError as error:
-        return [], [Problem(SOURCE, None, None, str(error))]
+        return [], [Problem(SOURCE, None, None, str(error))], list(error.warnings)
     problems = [Problem(SOURCE, None, None, message) for message in errors]
     report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
     problems.extend(report.errors)
     unread = "; ".join(p.message for p in report.errors) or None  # a listing error: no namespace is complete
-    return summarize(labels, report.objects, version, admission, unread, scoped.selector), problems
+    summaries = summarize(labels, report.objects, version, admission, unread, scoped.selector)
+    return summaries, problems, warnings + report.warnings

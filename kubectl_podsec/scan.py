@@ -55,6 +55,7 @@ class Report:
     skipped: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # Notice: worth saying, not an error
+    warnings: list = field(default_factory=list)  # kubectl's `Warning:` lines, live only
 
 
 def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,

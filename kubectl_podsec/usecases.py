@@ -107,7 +107,7 @@ def refuse_terminal_stdin(specs, stdin_is_terminal: bool, command: str = "check"
 
 def read_workloads(options: CheckOptions):
     """Read and judge every input: files, a kustomization's rendering, or the cluster. The
-    scan.Report; kubectl's warnings are in options.kubectl.warnings."""
+    scan.Report; kubectl's warnings are in its `warnings`."""
     from kubectl_podsec.sources import Problem, Source
     from kubectl_podsec.scan import Report, scan, scan_source
     from kubectl_podsec.workloads import kinds_for
@@ -160,8 +160,7 @@ def checked_report(options: CheckOptions) -> tuple:
         except ValueError as error:
             raise UsageError(str(error)) from None
     report = read_workloads(options)
-    said = list(options.kubectl.warnings) if options.kubectl is not None and not options.specs \
-        and not options.kustomize else []
+    said = list(report.warnings)
     apply_exemptions(report.objects, options.config)
     return report, baseline, said
 
@@ -366,7 +365,7 @@ def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, lo
     try:
         if version.requested is None:
             version = version.clamp(kubectl.server_minor())
-        items, errors = kubectl.get([resource])
+        items, errors, _ = kubectl.get([resource])
     except ClusterError as error:
         return LiveFix((str(error),))
     if errors or len(items) != 1:
@@ -415,6 +414,7 @@ def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> Optional[s
 class NamespacesResult:
     summaries: tuple = ()  # NamespaceSummary
     errors: tuple = ()  # InputError
+    warnings: tuple = ()  # kubectl's `Warning:` lines
 
     @property
     def drift(self) -> bool:
@@ -427,9 +427,8 @@ class NamespacesResult:
 
 
 def run_namespaces(kubectl, names: list, version, admission_config: Optional[str] = None) -> NamespacesResult:
-    """`namespaces`: each namespace's labels against what runs in it; kubectl's warnings are
-    in kubectl.warnings."""
+    """`namespaces`: each namespace's labels against what runs in it."""
     from kubectl_podsec.live import namespace_summaries
 
-    summaries, problems = namespace_summaries(kubectl, names, version, load_admission(admission_config))
-    return NamespacesResult(tuple(summaries), tuple(input_error(p) for p in problems))
+    summaries, problems, warnings = namespace_summaries(kubectl, names, version, load_admission(admission_config))
+    return NamespacesResult(tuple(summaries), tuple(input_error(p) for p in problems), tuple(warnings))

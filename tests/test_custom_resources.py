@@ -22,7 +22,7 @@ import yaml
 from cli_helpers import cli_runner, indent, write
 
 from kubectl_podsec import cluster, workloads
-from kubectl_podsec.cluster import Kubectl
+from kubectl_podsec.cluster import Kubectl, Listing
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.live import scan_cluster
 from kubectl_podsec.reports.data import object_data
@@ -585,7 +585,7 @@ def test_parallel_workers_get_the_configs_kinds(podsec, monkeypatch, tmp_path):
 # --- live mode ------------------------------------------------------------------------------
 
 class FakeKubectl(Kubectl):
-    """A Kubectl that never runs kubectl: `get`, `server_minor` and `namespaces` answer from
+    """A Kubectl that never runs kubectl: `get` (and `pages`, as one page), `server_minor` and `namespaces` answer from
     the class attributes OBJECTS (list of objects as `kubectl get -o json` gives them),
     LABELS ({namespace: labels}) and MINOR. Records what was asked in CALLS."""
 
@@ -605,7 +605,10 @@ class FakeKubectl(Kubectl):
             if "/" in resource:  # TYPE/NAME: that object only
                 name = resource.split("/", 1)[1]
                 items = [obj for obj in items if obj["metadata"]["name"] == name]
-        return items, []
+        return Listing(items, [], [])
+
+    def pages(self, resources):
+        yield self.get(resources)
 
     def server_minor(self):
         self.CALLS.append(("version",))
@@ -613,7 +616,8 @@ class FakeKubectl(Kubectl):
 
     def namespaces(self, names=None):
         self.CALLS.append(("namespaces", names))
-        return {name: dict(labels) for name, labels in self.LABELS.items() if names is None or name in names}, []
+        labels = {name: dict(labels) for name, labels in self.LABELS.items() if names is None or name in names}
+        return Listing(labels, [], [])
 
 
 def fake_kubectl(objects: list, labels: dict, minor: int = 36) -> type:
