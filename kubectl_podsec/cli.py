@@ -318,13 +318,15 @@ def _render_check(output: str, run, colour: str = "auto") -> str:
 
 
 def cmd_check(args) -> int:
-    from kubectl_podsec.usecases import checked_report, run_check
+    from kubectl_podsec.usecases import checked_report, run_check, streamable
 
     options = _check_options(args, _config(args))
     if args.compare_versions:
         result, _, said = checked_report(options)
         _say(said)
         return _compare_versions(args, result)
+    if args.output == "json" and streamable(options):
+        return _check_streaming(options)
     run = run_check(options)
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
@@ -332,6 +334,23 @@ def cmd_check(args) -> int:
     if run.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if run.failing else EXIT_CLEAN
+
+
+def _check_streaming(options) -> int:
+    """-o json written object by object as the input is read: the same bytes as run_check's
+    report, without holding it; what goes to stderr follows the report."""
+    from kubectl_podsec.reports.data import check_json_stream
+    from kubectl_podsec.usecases import CheckStream
+
+    stream = CheckStream(options)
+    for piece in check_json_stream(stream.head, stream.objects(), stream.result):
+        sys.stdout.write(piece)
+    run = stream.result()
+    _say(run.said)
+    _say(f"error: {error}" for error in run.errors)
+    if run.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if stream.failing else EXIT_CLEAN
 
 
 def _say(lines) -> None:

@@ -187,6 +187,50 @@ def run_check(options: CheckOptions) -> RunResult:
     return check_result(report, options.level, status, tuple(said))
 
 
+class CheckStream:
+    """`check` on files, object by object, for a report written as it goes: `objects()`
+    yields each object's verdict (exemptions applied) as its part of the input is read;
+    once it is exhausted, `result()` is the run without its objects (skipped, errors, notes)
+    and `failing` counts the objects below the gate. Holds a few parts at a time, not the
+    whole report. For files without a baseline (streamable(options))."""
+
+    def __init__(self, options: CheckOptions):
+        refuse_terminal_stdin(options.specs, options.stdin_is_terminal)
+        self.options = options
+        self.head = RunResult(str(options.policy_version), options.level)
+        self.failing = 0
+        self._skipped, self._errors, self._notes = [], [], []
+
+    def objects(self):
+        from kubectl_podsec.scan import scan_parts
+        from kubectl_podsec.suppress import apply_exemptions
+
+        options = self.options
+        for part in scan_parts(list(options.specs), options.policy_version, recursive=options.recursive,
+                               stdin_name=options.stdin_name, jobs=options.jobs):
+            apply_exemptions(part.objects, options.config)
+            self._skipped += part.skipped
+            self._errors += part.errors
+            self._notes += part.notes
+            for result in part.objects:
+                verdict = object_verdict(result)
+                if self.head.fails(verdict):
+                    self.failing += 1
+                yield verdict
+
+    def result(self) -> RunResult:
+        from kubectl_podsec.scan import Report
+
+        report = Report(self.options.policy_version, [], self._skipped, self._errors, self._notes)
+        return check_result(report, self.options.level, said=tuple(f"note: {note}" for note in self._notes))
+
+
+def streamable(options: CheckOptions) -> bool:
+    """Whether `check` may report object by object: files, without a baseline to read or write."""
+    return bool(options.specs) and not options.kustomize and not options.resources and \
+        not options.baseline and not options.write_baseline
+
+
 # --- fix -----------------------------------------------------------------------------------------
 
 
