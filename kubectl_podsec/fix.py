@@ -19,7 +19,9 @@ from kubectl_podsec.checks.plan import Plan
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
-from kubectl_podsec.manifests import _JSON_START_RE, Document, Problem, Source, _separators, documents, helm_templates
+from kubectl_podsec.manifests import (
+    _JSON_START_RE, Document, Problem, Source, _separators, documents, helm_templates, load,
+)
 from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
 from kubectl_podsec import parallel
 from kubectl_podsec.scan import _template_of, objects_in, part_source
@@ -454,6 +456,18 @@ def never_fix_message(check_id: str) -> str:
     if check.fix_safety != Safety.NEVER:
         return "no automatic fix applies here"
     return " ".join(check.fix_text.split())
+
+
+def fix_file(shared: tuple, found):
+    """A file read and fixed, or the Notice or Problem found instead: parallel.imap_batched's
+    worker for many small files."""
+    if not isinstance(found, Source):
+        return found
+    problem = load(found, identify=True)
+    if problem:
+        return problem
+    level, version, unsafe, config = shared
+    return fix_source_parallel(found, level, version, unsafe, config)  # in one process: the file is small
 
 
 def _fix_part(bounds: tuple):

@@ -88,6 +88,34 @@ def imap_parts(function, parts: list, shared, jobs: int):
         yield from pool.imap(_call, [(function, part) for part in parts])
 
 
+def imap_batched(function, items: list, weights: list, shared, jobs: int):
+    """function(shared, item) for every item, in order: the items in batches of about equal
+    weight (their sizes) spread over up to `jobs` forked processes, when they weigh at least
+    parallel_min_chars() in all; else in this process. Many small files take both cores."""
+    minimum, total = parallel_min_chars(), sum(weights)
+    if jobs < 2 or total < minimum or len(items) < 2:
+        for item in items:
+            yield function(shared, item)
+        return
+    size = max(1, min(total // (jobs * 4), minimum // 2))
+    batches, batch, weight = [], [], 0
+    for item, item_weight in zip(items, weights):
+        batch.append(item)
+        weight += item_weight
+        if weight >= size:
+            batches.append(batch)
+            batch, weight = [], 0
+    if batch:
+        batches.append(batch)
+    for results in imap_parts(_run_batch, batches, (function, shared), jobs):
+        yield from results
+
+
+def _run_batch(shared: tuple, batch: list) -> list:
+    function, value = shared
+    return [function(value, item) for item in batch]
+
+
 def _call(task: tuple):
     function, part = task
     return function(_WORKER_SHARED, part)

@@ -7,6 +7,8 @@ never prints.
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
@@ -73,15 +75,18 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
 def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
                stdin_name: str = "-", jobs: int = 1) -> Iterator[Report]:
     """scan() as a stream of small Reports, in order: one for each source, or for each part of
-    a big one (cut at `---` lines and read by up to `jobs` processes), so that a caller can
-    write each as it comes and hold only a few at a time."""
+    a big one (cut at `---` lines), so that a caller can write each as it comes and hold only
+    a few at a time. Up to `jobs` processes read the parts of a big source, or many small
+    files in batches."""
+    small, weights = [], []  # regular files below the parallel threshold, and what else comes between them
     for found in find_sources(list(specs), recursive):
-        if isinstance(found, Notice):
-            yield Report(version, notes=[found])
+        size = small_file(found)
+        if size is not None or not isinstance(found, Source):
+            small.append(found)
+            weights.append(size or 0)
             continue
-        if isinstance(found, Problem):
-            yield Report(version, errors=[found])
-            continue
+        yield from parallel.imap_batched(_scan_item, small, weights, version, jobs)
+        small, weights = [], []
         if found.path is None:
             found.name = stdin_name
         problem = load(found, stdin)
@@ -103,6 +108,33 @@ def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = F
                              for e in report.errors]
             yield report
             offset += count
+    yield from parallel.imap_batched(_scan_item, small, weights, version, jobs)
+
+
+def small_file(found) -> Optional[int]:
+    """The size of a regular file below the parallel threshold, which a worker may read itself
+    (not stdin, a FIFO or /dev/fd/N, which only this process may read); else None."""
+    if not isinstance(found, Source) or found.path is None:
+        return None
+    try:
+        info = os.stat(found.path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) and info.st_size < parallel.parallel_min_chars() else None
+
+
+def _scan_item(version: PolicyVersion, found) -> Report:
+    if isinstance(found, Notice):
+        return Report(version, notes=[found])
+    if isinstance(found, Problem):
+        return Report(version, errors=[found])
+    report = Report(version)
+    problem = load(found)
+    if problem:
+        report.errors.append(problem)
+    else:
+        scan_source(found, version, report)
+    return report
 
 
 def scan_source(source: Source, version: PolicyVersion, report: Report) -> int:

@@ -253,17 +253,26 @@ def run_fix(options: FixOptions) -> FixResult:
     keep it for the diff (--dry-run) or the filter's output (stdin)."""
     import io
 
-    from kubectl_podsec import fix, writes
-    from kubectl_podsec.manifests import Notice, Problem, find_sources, load
+    from kubectl_podsec import fix, parallel, writes
+    from kubectl_podsec.manifests import Notice, Problem, Source, find_sources, load
+    from kubectl_podsec.scan import small_file
 
     results, problems, notices = [], [], []
+    small, weights = [], []  # as scan_parts: small regular files are read in batches by the workers
+    shared = (options.level, options.policy_version, options.unsafe, options.config)
+
+    def take(found) -> None:
+        (notices if isinstance(found, Notice) else problems if isinstance(found, Problem) else results).append(found)
+
     for source in find_sources(list(options.specs), options.recursive):
-        if isinstance(source, Notice):
-            notices.append(source)
+        size = small_file(source)
+        if size is not None or not isinstance(source, Source):
+            small.append(source)
+            weights.append(size or 0)
             continue
-        if isinstance(source, Problem):
-            problems.append(source)
-            continue
+        for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
+            take(found)
+        small, weights = [], []
         if source.path is None:
             source.name = options.stdin_name
         problem = load(source, io.BytesIO(options.stdin) if source.path is None else None, identify=True)
@@ -272,6 +281,8 @@ def run_fix(options: FixOptions) -> FixResult:
             continue
         results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
                                                options.config, options.jobs))
+    for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
+        take(found)
     texts, filtered = [], []
     for result in results:
         source = result.source

@@ -172,3 +172,58 @@ def test_fix_in_parts_equals_fix_whole(podsec, monkeypatch, tmp_path, jobs):
         outputs[threshold] = (run.code, run.err.replace(path, "IN"), open(path).read(), diff.out, diff.err)
     assert outputs[SMALL] == outputs[WHOLE]
     assert outputs[SMALL][2] != text
+
+
+# --- many small files: batches over the workers --------------------------------------------------
+
+
+BATCHED = "2000"  # bytes: each file is below it, all of them far above
+
+
+def tree(root) -> list:
+    """A GitOps-like folder: small files of one to three documents, one unreadable, a FIFO."""
+    import os
+
+    for n in range(24):
+        write(root, f"app-{n // 8}/m-{n:02d}.yaml", stream(n % 3 + 1).replace("web-", f"app{n}-"))
+    write(root, "app-1/broken.yaml", BROKEN)
+    os.mkfifo(root / "app-2" / "pipe.yaml")
+    return ["-R", "-f", str(root), "-f", str(root / "missing.yaml")]
+
+
+@pytest.mark.parametrize("command", [("check", "-o", "json"), ("check",), ("fix", "--dry-run"),
+                                     ("fix", "-o", "json", "--dry-run")], ids=" ".join)
+def test_small_files_in_batches_give_what_one_process_gives(podsec, monkeypatch, tmp_path, command):
+    argv = (*command, *tree(tmp_path / "repo"))
+    one = run_with(podsec, monkeypatch, WHOLE, 1, *argv)
+    batches = run_with(podsec, monkeypatch, BATCHED, 2, *argv)
+    assert (batches.code, batches.out, batches.err) == (one.code, one.out, one.err)
+    assert batches.code == 2 and "not a regular file; skipped" in batches.err and "missing.yaml" in batches.err
+
+
+def test_small_files_fixed_in_batches_are_written_as_in_one_process(podsec, monkeypatch, tmp_path):
+    import shutil
+
+    written = {}
+    for jobs, threshold in ((1, WHOLE), (2, BATCHED)):
+        root = tmp_path / f"repo-{jobs}"
+        argv = tree(root)
+        run = run_with(podsec, monkeypatch, threshold, jobs, "fix", *argv)
+        written[jobs] = (run.code, run.err.replace(str(root), "ROOT"),
+                         {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.yaml")) if p.is_file()})
+        shutil.rmtree(root)
+    assert written[1] == written[2]
+    assert written[2][0] == 2 and any(b"seccompProfile" in data for data in written[2][2].values())
+
+
+def test_the_batches_run_in_the_workers(monkeypatch, tmp_path):
+    from kubectl_podsec import scan
+    from kubectl_podsec.levels import PolicyVersion
+
+    calls = []
+    original = parallel.imap_parts
+    monkeypatch.setattr(parallel, "imap_parts", lambda *args: calls.append(len(args[1])) or original(*args))
+    monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", BATCHED)
+    tree(tmp_path / "repo")
+    report = scan.scan([str(tmp_path / "repo")], PolicyVersion(None), recursive=True, jobs=2)
+    assert calls and calls[0] > 2 and len(report.objects) == 48 and report.notes
