@@ -50,7 +50,7 @@ class ObjectFix:
     refused: Optional[str] = None
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
-    workload: object = None
+    workload: object = None  # while it is fixed; afterwards only if it has exemptions
     template: Optional[str] = None  # the helm chart template it was rendered from
 
 
@@ -302,8 +302,11 @@ class _Chunks:
             self.pieces += [self.source.text[self.copied:start], new]
             self.copied = end
         finally:
-            for fixed in objects:
-                fixed.workload.node = fixed.workload.located = None  # the nodes are no longer needed
+            for fixed in objects:  # what a finished object keeps: the report's needs, not the nodes
+                if fixed.exemptions:
+                    fixed.workload.node = fixed.workload.located = None
+                else:
+                    fixed.workload = None  # only an exemption's container pattern reads it later
 
     def _phase(self, phase: int, text: str, start: int, planned: list, roots) -> tuple:
         """The chunk `text` with the edits of one phase made; and the nodes it was edited on:
@@ -474,7 +477,8 @@ def _fix_part(bounds: tuple):
     source, level, version, unsafe, config = parallel.shared()
     result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
     for fixed in result.objects:
-        fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
+        if fixed.workload is not None:  # nodes do not cross processes
+            fixed.workload.node = fixed.workload.located = None
     line = bounds[2]  # the part's leading newlines come off again
     new_text = None if result.new_text is None else result.new_text[line:]
     return new_text, result.objects, result.errors, result.documents
