@@ -126,9 +126,10 @@ def _defaulted(kind: str, spec: dict) -> dict:
 
 
 def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               only=None) -> SourceFix:
+               only=None, newline: Optional[str] = None) -> SourceFix:
     """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
-    an editor's quick fix for one finding."""
+    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
+    is a part of it (default: the source's, from its first line)."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     lone_cr = _LONE_CR.search(source.text)
@@ -140,7 +141,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
         return result
     found = _Errors()
-    chunks = _Chunks(source, result, effective, found)
+    chunks = _Chunks(source, result, effective, found, newline or line_break(source.text))
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
     # remembers its chart template, so that the report can say where the change must also go.
     templates, template, last_document, previous_end = helm_templates(source.text), None, None, -1
@@ -224,6 +225,11 @@ def _objects(source: Source, found: _Errors):
 REMOVALS, INSERTIONS = ("remove", "remove_items"), ("set", "append")
 
 
+def line_break(text: str) -> str:
+    """The line break new lines get: that of the first line, as patch.detect_style reads it."""
+    return "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+
+
 class _Chunks:
     """The text cut at `---` lines into chunks that are fixed and verified on their own, each
     as soon as the objects of the next one come: only the changed chunks are parsed again,
@@ -233,10 +239,10 @@ class _Chunks:
     has to know which neighbouring lines a removal took away. A chunk without removals takes
     its insertions on the first parse."""
 
-    def __init__(self, source: Source, result: SourceFix, version, found: _Errors):
+    def __init__(self, source: Source, result: SourceFix, version, found: _Errors, newline: str):
         self.source, self.result, self.version, self.found = source, result, version, found
         text = source.text
-        self.newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+        self.newline = newline
         # A directive (`%TAG`) is read with the document after it, and a JSON stream is read
         # as JSON: such a text is one chunk.
         if _JSON_START_RE.match(text) or text.startswith("%") or "\n%" in text:
@@ -329,8 +335,8 @@ class _Chunks:
             if on_chunk:
                 root, node = roots[(document.root.start_mark.index - start, fixed.item)]
             style = detect_style(whole, root)
-            if on_chunk and style.newline != self.newline:
-                style = replace(style, newline=self.newline)  # the file's, from its first line
+            if style.newline != self.newline:  # the file's, from its first line
+                style = replace(style, newline=self.newline)
             patcher = Patcher(whole, node, style, shared_nodes(root, whole))
             for edit in fixed.edits:
                 if edit.op not in ops:
@@ -475,7 +481,8 @@ def fix_file(shared: tuple, found):
 
 def _fix_part(bounds: tuple):
     source, level, version, unsafe, config = parallel.shared()
-    result = fix_source(part_source(source, *bounds), level, version, unsafe, config)
+    # The part's first line is one of the blank lines that put its lines in place.
+    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, newline=line_break(source.text))
     for fixed in result.objects:
         if fixed.workload is not None:  # nodes do not cross processes
             fixed.workload.node = fixed.workload.located = None

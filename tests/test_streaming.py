@@ -161,17 +161,20 @@ def test_a_changed_document_that_would_not_parse_is_refused_at_its_line(monkeypa
     assert all(o.after is None and o.refused for o in result.objects)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_fix_in_parts_equals_fix_whole(podsec, monkeypatch, tmp_path, jobs):
-    text = stream(30).replace(BROKEN, pod("instead", "baseline"))
+def test_fix_in_parts_equals_fix_whole(podsec, monkeypatch, tmp_path, jobs, newline):
+    """A CRLF file's later parts once got LF lines: a part's first line is a padding one."""
+    text = stream(30).replace(BROKEN, pod("instead", "baseline")).replace("\n", newline)
     outputs = {}
     for threshold in (SMALL, WHOLE):
         path = write(tmp_path, f"in-{threshold}.yaml", text)
         run = run_with(podsec, monkeypatch, threshold, jobs, "fix", "-f", path)
         diff = run_with(podsec, monkeypatch, threshold, jobs, "fix", "--dry-run", "-f", write(tmp_path, "d.yaml", text))
-        outputs[threshold] = (run.code, run.err.replace(path, "IN"), open(path).read(), diff.out, diff.err)
+        outputs[threshold] = (run.code, run.err.replace(path, "IN"), open(path, newline="").read(), diff.out, diff.err)
     assert outputs[SMALL] == outputs[WHOLE]
     assert outputs[SMALL][2] != text
+    assert outputs[SMALL][2].count("\n") == outputs[SMALL][2].count(newline)
 
 
 # --- many small files: batches over the workers --------------------------------------------------
