@@ -83,9 +83,24 @@ def imap_parts(function, parts: list, shared, jobs: int):
         return
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(parts)), initializer=_worker_start,
+    from collections import deque
+
+    processes = min(jobs, len(parts))
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start,
                                                   initargs=(os.getpid(), shared)) as pool:
-        yield from pool.imap(_call, [(function, part) for part in parts])
+        # A few parts ahead of the caller, not all: Pool.imap would queue every finished part
+        # whenever the caller is slower than the workers (writing a report), all in memory.
+        waiting, ahead = deque(), iter(parts)
+        for part in ahead:
+            waiting.append(pool.apply_async(_call, ((function, part),)))
+            if len(waiting) >= 2 * processes:
+                break
+        while waiting:
+            result = waiting.popleft().get()
+            for part in ahead:
+                waiting.append(pool.apply_async(_call, ((function, part),)))
+                break
+            yield result
 
 
 def imap_batched(function, items: list, weights: list, shared, jobs: int):
