@@ -100,7 +100,7 @@ def _render_check(args, run) -> str:
 
 
 def cmd_check(args) -> int:
-    from kubectl_podsec.usecases import run_check, run_compare
+    from kubectl_podsec.usecases import run_check, run_compare, streamable
 
     options = _check_options(args, _config(args))
     if args.compare_versions:
@@ -114,6 +114,8 @@ def cmd_check(args) -> int:
         sys.stdout.write(compare.render_text(result) if args.output == "text"
                          else _render_data(args.output, compare.compare_data(result)))
         return _exit(result)
+    if args.output == "json" and streamable(options):
+        return _check_streaming(options)
     run = run_check(options)
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
@@ -125,6 +127,23 @@ def _render_data(output: str, data: dict) -> str:
     from kubectl_podsec.reports.data import render_json, render_yaml
 
     return render_json(data) if output == "json" else render_yaml(data)
+
+
+def _check_streaming(options) -> int:
+    """-o json written object by object as the input is read: the same bytes as run_check's
+    report, without holding it; what goes to stderr follows the report."""
+    from kubectl_podsec.reports.data import check_json_stream
+    from kubectl_podsec.usecases import CheckStream
+
+    stream = CheckStream(options)
+    for piece in check_json_stream(stream.head, stream.objects(), stream.result):
+        sys.stdout.write(piece)
+    run = stream.result()
+    _say(run.said)
+    _say(f"error: {error}" for error in run.errors)
+    if run.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if stream.failing else EXIT_CLEAN
 
 
 def cmd_fix(args) -> int:

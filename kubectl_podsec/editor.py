@@ -268,8 +268,8 @@ def _fix(text: str, path: Optional[str], settings: Settings, config, unsafe: boo
     from kubectl_podsec.fix import fix_source
     from kubectl_podsec.workloads import kinds_for
 
-    return fix_source(Source(path or "-", None, text), settings.level, settings.version, unsafe, config, only,
-                      kinds_for(config))
+    return fix_source(Source(path or "-", None, text), settings.level, settings.version, unsafe, config, only=only,
+                      kinds=kinds_for(config))
 
 
 def _for_finding(finding: Finding):

@@ -7,6 +7,7 @@ whose fixed text would not parse, is left as it is.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -18,8 +19,10 @@ from kubectl_podsec.checks.plan import Plan
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.config import exemptions_for
-from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates
-from kubectl_podsec.patch import Patcher, Refused, apply_splices, detect_style, shared_nodes
+from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates, load
+from kubectl_podsec.sources.documents import _separators
+from kubectl_podsec.sources.safety import _JSON_START_RE
+from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
 from kubectl_podsec import parallel
 from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.suppress import exemption_for
@@ -49,7 +52,7 @@ class ObjectFix:
     refused: Optional[str] = None
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
-    workload: object = None
+    workload: object = None  # while it is fixed; afterwards only if it has exemptions
     template: Optional[str] = None  # the helm chart template it was rendered from
 
 
@@ -126,9 +129,10 @@ def _defaulted(kind: str, spec: dict) -> dict:
 
 
 def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               only=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
+               *, only=None, newline: Optional[str] = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
     """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
-    an editor's quick fix for one finding."""
+    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
+    is a part of it (default: the source's, from its first line)."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     lone_cr = _LONE_CR.search(source.text)
@@ -140,12 +144,12 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
         return result
     found = _Errors()
+    chunks = _Chunks(source, result, effective, found, newline or line_break(source.text), kinds)
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
     # remembers its chart template, so that the report can say where the change must also go.
     templates, template, last_document, previous_end = helm_templates(source.text), None, None, -1
-    planned = []  # ObjectFix with edits to make
-    parsed = {}  # (document, item) -> (Document, node) of the objects to edit, from this parse
     for document, item, node in _objects(source, found):
+        chunks.reach(document)
         if templates and document.index != last_document:
             template = _template_of(templates, previous_end, document.root.start_mark.line)
             last_document, previous_end = document.index, document.root.end_mark.line
@@ -163,11 +167,14 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
                           workload.kind, workload.name, workload.namespace, workload.prefix, before)
         fixed.workload, fixed.template = workload, template
         result.objects.append(fixed)
+        chunks.add(fixed)
         exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
+        fixed.exemptions = exemptions
+        if not before.failing.get(level):
+            continue  # no check fails at the level: no fix to ask for, nothing to edit
         plan = plan_object(workload, level, effective, unsafe, exemptions,
                            None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)))
         fixed.notes = list(plan.notes)
-        fixed.exemptions = exemptions
         rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
         if rejected:  # a backstop: the checks' fixes avoid these, and a test holds them to it
             fixed.refused = f"kube-apiserver would reject the fixed object ({rejected[0]})"
@@ -181,35 +188,30 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
             fixed.refused = str(refusal)
             continue
         fixed.edits = list(plan.edits)
-        planned.append(fixed)
         if plan.edits:
-            parsed[(document.index, item)] = (document, node)
+            chunks.plan(fixed, document, node)
+    chunks.reach(None)
     result.errors, result.documents = found.errors, found.documents
     if result.errors:  # never write a file with a document we could not read
         for fixed in result.objects:
+            fixed.after = None
             fixed.refused = fixed.refused or UNREADABLE
         return result
-    text = source.text
-    # Removals first, then insertions into the re-parsed text: an insertion then never has to
-    # know which neighbouring lines a removal took away.
-    for phase in (("remove", "remove_items"), ("set", "append")):
-        if not any(edit.op in phase for fixed in planned for edit in fixed.edits):
-            continue
-        try:
-            # The first parse serves as long as no earlier phase has changed the text.
-            text, parsed = _apply_phase(source, text, planned, phase, parsed if text is source.text else None,
-                                        result.phases), None
-        except Refused as refusal:
-            result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
-            return result
-    problem = _verify(source, text, result, effective, kinds)
+    refusal = chunks.refusals[0] or chunks.refusals[1]
+    if refusal:
+        for fixed in result.objects:
+            fixed.after = None
+        result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
+        return result
+    problem = _verify(source, chunks.problems, result)
     if problem:
         result.errors.append(problem)
         for fixed in result.objects:
             fixed.after = None  # the verdicts of text that is not written
             fixed.refused = fixed.refused or LEFT_UNCHANGED
         return result
-    result.new_text = text
+    result.new_text = chunks.text()
+    result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
     return result
 
 
@@ -223,63 +225,219 @@ def _objects(source: Source, found: _Errors):
             yield document, item, node
 
 
-def _apply_phase(source: Source, text: str, planned: list, ops: tuple, nodes=None, record=None) -> str:
-    if nodes is None:
-        current = Source(source.name, source.path, text, source.bom)
-        found = _Errors()
-        nodes = {(document.index, item): (document, node) for document, item, node in _objects(current, found)}
+REMOVALS, INSERTIONS = ("remove", "remove_items"), ("set", "append")
+
+
+def line_break(text: str) -> str:
+    """The line break new lines get: that of the first line, as patch.detect_style reads it."""
+    return "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+
+
+class _Chunks:
+    """The text cut at `---` lines into chunks that are fixed and verified on their own, each
+    as soon as the objects of the next one come: only the changed chunks are parsed again,
+    and the nodes of a chunk are dropped once it is done.
+
+    Removals come first, then insertions into the chunk parsed again: an insertion then never
+    has to know which neighbouring lines a removal took away. A chunk without removals takes
+    its insertions on the first parse."""
+
+    def __init__(self, source: Source, result: SourceFix, version, found: _Errors, newline: str,
+                 kinds: WorkloadKinds):
+        self.source, self.result, self.version, self.found = source, result, version, found
+        self.kinds = kinds
+        text = source.text
+        self.newline = newline
+        # A directive (`%TAG`) is read with the document after it, and a JSON stream is read
+        # as JSON: such a text is one chunk.
+        if _JSON_START_RE.match(text) or text.startswith("%") or "\n%" in text:
+            self.bounds = [(0, 0), (None, len(text))]
+        else:
+            self.bounds = [(0, 0)] + [(line, at) for line, at in _separators(text) if at > 0] + [(None, len(text))]
+        self.starts = [at for _, at in self.bounds]
+        self.current = None  # [index of the chunk, its ObjectFix, its (ObjectFix, Document, node) to edit]
+        self.pieces, self.copied = [], 0  # the new text so far; how much of the old it covers
+        self.phases, self.ran = ([], []), [False, False]  # each phase's splices, on the text before it
+        self.shift = 0  # how much the removals so far moved the text (phase 2 positions)
+        self.line_shift = 0  # how many lines the fixed chunks so far added
+        self.refusals = [None, None]  # the first refusal of each phase
+        self.problems = {}  # the first problem the verify found, by kind
+
+    def reach(self, document) -> None:
+        """The objects of `document` (None: the end) come next: finish the chunks before it."""
+        if document is None:
+            index = len(self.bounds)
+        else:
+            index = bisect.bisect_right(self.starts, document.root.start_mark.index) - 1
+        if self.current is not None and self.current[0] != index:
+            self._finish(*self.current)
+            self.current = None
+        if self.current is None and document is not None:
+            self.current = [index, [], []]
+
+    def add(self, fixed: ObjectFix) -> None:
+        self.current[1].append(fixed)
+
+    def plan(self, fixed: ObjectFix, document: Document, node) -> None:
+        self.current[2].append((fixed, document, node))
+
+    def text(self) -> str:
+        if not self.pieces:
+            return self.source.text
+        return "".join(self.pieces) + self.source.text[self.copied:]
+
+    def _finish(self, index: int, objects: list, planned: list) -> None:
+        try:
+            if self.found.errors or self.refusals[0]:
+                return  # nothing will be written
+            if not planned:
+                self._verify_unchanged(objects)
+                return
+            (line, start), (_, end) = self.bounds[index], self.bounds[index + 1]
+            old = self.source.text[start:end]
+            try:
+                removed, roots = self._phase(0, old, start, planned, None)
+            except Refused as refusal:
+                self.refusals[0] = refusal
+                return
+            if self.refusals[1]:
+                return  # only a removal's refusal would be reported before it
+            try:
+                new, _ = self._phase(1, removed, start, planned, roots)
+            except Refused as refusal:
+                self.refusals[1] = refusal
+                return
+            self.shift += len(removed) - len(old)
+            self._verify_changed(new, objects, line + self.line_shift)
+            self.line_shift += new.count("\n") - old.count("\n")
+            self.pieces += [self.source.text[self.copied:start], new]
+            self.copied = end
+        finally:
+            for fixed in objects:  # what a finished object keeps: the report's needs, not the nodes
+                if fixed.exemptions:
+                    fixed.workload.node = fixed.workload.located = None
+                else:
+                    fixed.workload = None  # only an exemption's container pattern reads it later
+
+    def _phase(self, phase: int, text: str, start: int, planned: list, roots) -> tuple:
+        """The chunk `text` with the edits of one phase made; and the nodes it was edited on:
+        {(document, item): (root, node)}, or None when it was the first parse."""
+        ops = (REMOVALS, INSERTIONS)[phase]
+        todo = [(fixed, document, node) for fixed, document, node in planned
+                if any(edit.op in ops for edit in fixed.edits)]
+        if not todo:
+            return text, roots
+        self.ran[phase] = True
+        splices, local = [], []
+        on_chunk = phase == 1 and roots is not None
+        if on_chunk:
+            # Positions in the chunk; the recorded splices are on the text after the removals.
+            base, whole = start + self.shift, text
+        else:
+            base, whole = 0, self.source.text
+        for fixed, document, node in todo:
+            root = document.root
+            if on_chunk:
+                root, node = roots[(document.root.start_mark.index - start, fixed.item)]
+            style = detect_style(whole, root)
+            if style.newline != self.newline:  # the file's, from its first line
+                style = replace(style, newline=self.newline)
+            patcher = Patcher(whole, node, style, shared_nodes(root, whole))
+            for edit in fixed.edits:
+                if edit.op not in ops:
+                    continue
+                path = fixed.prefix + edit.path
+                if edit.op == "set":
+                    patcher.set(path, edit.value)
+                elif edit.op == "append":
+                    patcher.append(path, edit.value)
+                elif edit.op == "remove":
+                    patcher.remove(path)
+                else:
+                    patcher.remove_items(path, edit.value)
+            splices.extend(patcher.finish())
+        if on_chunk:
+            local = splices
+            splices = [Splice(s.start + base, s.end + base, s.text, s.depth) for s in splices]
+        else:
+            local = [Splice(s.start - start, s.end - start, s.text, s.depth) for s in splices]
+            if phase == 1:  # on the text the removals left
+                splices = [Splice(s.start + self.shift, s.end + self.shift, s.text, s.depth) for s in splices]
+        self.phases[phase].extend(splices)
+        text = apply_splices(text, local)
+        if phase == 0:
+            roots = self._parse(text, start)
+        return text, roots
+
+    def _parse(self, text: str, start: int) -> dict:
+        """{(where the document starts in the chunk, item): (root, node)} of the chunk's objects; a
+        removal never moves a document's start, which comes before all its objects' text."""
+        found, roots = _Errors(), {}
+        for document, item, node in _objects(Source(self.source.name, self.source.path, text, self.source.bom), found):
+            roots[(document.root.start_mark.index, item)] = (document.root, node)
         if found.errors:
             raise Refused(f"the partly fixed text does not parse ({found.errors[0].message})")
-    splices = []
-    for fixed in planned:
-        if not fixed.edits:
-            continue
-        document, node = nodes[(fixed.document, fixed.item)]
-        patcher = Patcher(text, node, detect_style(text, document.root), shared_nodes(document.root, text))
-        for edit in fixed.edits:
-            if edit.op not in ops:
+        return roots
+
+    def _verify_changed(self, text: str, objects: list, line: int) -> None:
+        """Parse and evaluate a fixed chunk: it must read, hold the same objects and judge no
+        worse; the verdicts reported are those of what is written."""
+        verdicts, found = [], _Errors()
+        for document in documents(Source(self.source.name, self.source.path, text, self.source.bom)):
+            if isinstance(document, Problem):
+                at = None if document.line is None else document.line + line
+                self._problem("parse", Problem(self.source.name, at, document.column, "internal error: the fixed "
+                                               f"text would not parse ({document.message}); left unchanged"))
+                return
+            for _, node in objects_in(document, found):
+                try:
+                    workload = workload_from_node(node, kinds=self.kinds)
+                except PruneError as error:
+                    self._problem("parse", Problem(self.source.name, None, None, "internal error: the fixed object is "
+                                                   f"invalid ({error.message}); left unchanged"))
+                    return
+                if not isinstance(workload, Skipped):
+                    verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, self.version, workload.prefix))
+        if len(verdicts) != len(objects) or found.errors:
+            self._problem("count", Problem(self.source.name, None, None,
+                                           "internal error: fixing changed the objects; left unchanged"))
+            return
+        self._judge(objects, verdicts)
+
+    def _verify_unchanged(self, objects: list) -> None:
+        """A chunk without edits reads as before: its verdicts need no parse, only the
+        defaults that read the metadata too (a Pod's AppArmor annotations), as the verify of
+        a changed chunk applies them."""
+        verdicts = []
+        for fixed in objects:
+            workload = fixed.workload
+            if workload.kind != "Pod":
+                verdicts.append(fixed.before)
                 continue
-            path = fixed.prefix + edit.path
-            if edit.op == "set":
-                patcher.set(path, edit.value)
-            elif edit.op == "append":
-                patcher.append(path, edit.value)
-            elif edit.op == "remove":
-                patcher.remove(path)
-            else:
-                patcher.remove_items(path, edit.value)
-        splices.extend(patcher.finish())
-    if record is not None:
-        record.append(splices)
-    return apply_splices(text, splices)
+            meta, spec = _copy(workload.pod_meta), _copy(workload.pod_spec)
+            apply_defaults(workload.kind, spec, meta)
+            verdicts.append(evaluate(meta, spec, self.version, workload.prefix))
+        self._judge(objects, verdicts)
+
+    def _judge(self, objects: list, verdicts: list) -> None:
+        for fixed, verdict in zip(objects, verdicts):
+            if verdict.highest < fixed.before.highest or \
+                    {v.check for v in verdict.violations} - {v.check for v in fixed.before.violations}:
+                self._problem("worse", Problem(self.source.name, fixed.line, fixed.column, "internal error: fixing "
+                                               f"would make {fixed.kind}/{fixed.name} worse; left unchanged"))
+                return
+            fixed.after = verdict
+
+    def _problem(self, kind: str, problem: Problem) -> None:
+        self.problems.setdefault(kind, problem)
 
 
-def _verify(source: Source, new_text: str, result: SourceFix, version, kinds: WorkloadKinds) -> Optional[Problem]:
-    """Parse and evaluate the fixed text: the fix must give a readable file, and the verdicts
-    reported are those of what is written."""
-    fixed_source = Source(source.name, source.path, new_text, source.bom)
-    verdicts = []
-    found = _Errors()
-    for document in documents(fixed_source):
-        if isinstance(document, Problem):
-            return Problem(source.name, document.line, document.column,
-                           f"internal error: the fixed text would not parse ({document.message}); left unchanged")
-        for _, node in objects_in(document, found):
-            try:
-                workload = workload_from_node(node, kinds=kinds)
-            except PruneError as error:
-                return Problem(source.name, None, None, f"internal error: the fixed object is invalid "
-                                                        f"({error.message}); left unchanged")
-            if not isinstance(workload, Skipped):
-                verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, version, workload.prefix))
-    if len(verdicts) != len(result.objects) or found.errors:
-        return Problem(source.name, None, None, "internal error: fixing changed the objects; left unchanged")
-    for fixed, verdict in zip(result.objects, verdicts):
-        if verdict.highest < fixed.before.highest or \
-                {v.check for v in verdict.violations} - {v.check for v in fixed.before.violations}:
-            return Problem(source.name, fixed.line, fixed.column, "internal error: fixing would make "
-                           f"{fixed.kind}/{fixed.name} worse; left unchanged")
-        fixed.after = verdict
+def _verify(source: Source, problems: dict, result: SourceFix) -> Optional[Problem]:
+    """The problem the verify of the fixed chunks found, as a verify of the whole text would
+    report it: one that does not read before changed objects, before a worse verdict."""
+    for kind in ("parse", "count", "worse"):
+        if kind in problems:
+            return problems[kind]
     return None
 
 
@@ -314,11 +472,26 @@ def never_fix_message(check_id: str) -> str:
     return " ".join(check.fix_text.split())
 
 
+def fix_file(shared: tuple, found):
+    """A file read and fixed, or the Notice or Problem found instead: parallel.imap_batched's
+    worker for many small files."""
+    if not isinstance(found, Source):
+        return found
+    problem = load(found, identify=True)
+    if problem:
+        return problem
+    level, version, unsafe, config, kinds = shared
+    return fix_source_parallel(found, level, version, unsafe, config, kinds=kinds)  # in one process: the file is small
+
+
 def _fix_part(bounds: tuple):
     source, level, version, unsafe, config, kinds = parallel.shared()
-    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, kinds=kinds)
+    # The part's first line is one of the blank lines that put its lines in place.
+    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, newline=line_break(source.text),
+                        kinds=kinds)
     for fixed in result.objects:
-        fixed.workload.node = fixed.workload.located = None  # nodes do not cross processes
+        if fixed.workload is not None:  # nodes do not cross processes
+            fixed.workload.node = fixed.workload.located = None
     line = bounds[2]  # the part's leading newlines come off again
     new_text = None if result.new_text is None else result.new_text[line:]
     return new_text, result.objects, result.errors, result.documents

@@ -29,9 +29,24 @@ def split_for_workers(text: str, jobs: int, min_chars: Optional[int] = None) -> 
     (a document never spans one); one part below `min_chars` (default parallel_min_chars())."""
     if jobs < 2 or len(text) < (parallel_min_chars() if min_chars is None else min_chars):
         return [(0, len(text), 0)]
+    return _cut(text, jobs)
+
+
+def split_for_stream(text: str, jobs: int, min_chars: Optional[int] = None) -> list:
+    """(start, end, line) of the parts to read one after the other (in up to `jobs`
+    processes): of about half `min_chars` each and at least `jobs` of them, so that a caller
+    holds the results of a few parts at a time whatever the size; one part below `min_chars`,
+    or when a directive line (`%TAG`) would be cut off from its document."""
+    minimum = parallel_min_chars() if min_chars is None else min_chars
+    if len(text) < minimum or text.startswith("%") or "\n%" in text:
+        return [(0, len(text), 0)]
+    return _cut(text, max(jobs, -(-len(text) // max(minimum // 2, 1))))
+
+
+def _cut(text: str, count: int) -> list:
     cuts, line, previous = [0], 0, 0
-    for part in range(1, jobs):
-        at = text.find("\n---", max(len(text) * part // jobs, cuts[-1]))
+    for part in range(1, count):
+        at = text.find("\n---", max(len(text) * part // count, cuts[-1]))
         while at >= 0 and text[at + 4:at + 5] not in ("", " ", "\t", "\r", "\n"):
             at = text.find("\n---", at + 1)
         if at < 0:
@@ -56,6 +71,69 @@ def map_parts(worker, parts: list, shared) -> list:
     with multiprocessing.get_context("fork").Pool(len(parts), initializer=_worker_start,
                                                   initargs=(os.getpid(), shared)) as pool:
         return pool.map(worker, parts)
+
+
+def imap_parts(function, parts: list, shared, jobs: int):
+    """function(shared, part) for every part, in order, each as soon as it is ready: in up to
+    `jobs` forked processes that inherit `shared` (as map_parts), or in this one for jobs < 2.
+    Stopping the iteration ends the workers."""
+    if jobs < 2:
+        for part in parts:
+            yield function(shared, part)
+        return
+    import multiprocessing
+
+    from collections import deque
+
+    processes = min(jobs, len(parts))
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start,
+                                                  initargs=(os.getpid(), shared)) as pool:
+        # A few parts ahead of the caller, not all: Pool.imap would queue every finished part
+        # whenever the caller is slower than the workers (writing a report), all in memory.
+        waiting, ahead = deque(), iter(parts)
+        for part in ahead:
+            waiting.append(pool.apply_async(_call, ((function, part),)))
+            if len(waiting) >= 2 * processes:
+                break
+        while waiting:
+            result = waiting.popleft().get()
+            for part in ahead:
+                waiting.append(pool.apply_async(_call, ((function, part),)))
+                break
+            yield result
+
+
+def imap_batched(function, items: list, weights: list, shared, jobs: int):
+    """function(shared, item) for every item, in order: the items in batches of about equal
+    weight (their sizes) spread over up to `jobs` forked processes, when they weigh at least
+    parallel_min_chars() in all; else in this process. Many small files take both cores."""
+    minimum, total = parallel_min_chars(), sum(weights)
+    if jobs < 2 or total < minimum or len(items) < 2:
+        for item in items:
+            yield function(shared, item)
+        return
+    size = max(1, min(total // (jobs * 4), minimum // 2))
+    batches, batch, weight = [], [], 0
+    for item, item_weight in zip(items, weights):
+        batch.append(item)
+        weight += item_weight
+        if weight >= size:
+            batches.append(batch)
+            batch, weight = [], 0
+    if batch:
+        batches.append(batch)
+    for results in imap_parts(_run_batch, batches, (function, shared), jobs):
+        yield from results
+
+
+def _run_batch(shared: tuple, batch: list) -> list:
+    function, value = shared
+    return [function(value, item) for item in batch]
+
+
+def _call(task: tuple):
+    function, part = task
+    return function(_WORKER_SHARED, part)
 
 
 def _worker_start(parent: int, value) -> None:

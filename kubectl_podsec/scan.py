@@ -7,6 +7,8 @@ never prints.
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
@@ -63,24 +65,77 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
     """Check every workload in the named files, directories or stdin. With jobs > 1 a big
     source is split at `---` lines and its parts are read by that many processes."""
     report = Report(version)
+    for part in scan_parts(specs, version, recursive, stdin, stdin_name, jobs, kinds):
+        report.objects += part.objects
+        report.skipped += part.skipped
+        report.errors += part.errors
+        report.notes += part.notes
+    return report
+
+
+def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
+               stdin_name: str = "-", jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> Iterator[Report]:
+    """scan() as a stream of small Reports, in order: one for each source, or for each part of
+    a big one (cut at `---` lines), so that a caller can write each as it comes and hold only
+    a few at a time. Up to `jobs` processes read the parts of a big source, or many small
+    files in batches."""
+    small, weights = [], []  # regular files below the parallel threshold, and what else comes between them
     for found in find_sources(list(specs), recursive):
-        if isinstance(found, Notice):
-            report.notes.append(found)
+        size = small_file(found)
+        if size is not None or not isinstance(found, Source):
+            small.append(found)
+            weights.append(size or 0)
             continue
-        if isinstance(found, Problem):
-            report.errors.append(found)
-            continue
+        yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds), jobs)
+        small, weights = [], []
         if found.path is None:
             found.name = stdin_name
         problem = load(found, stdin)
         if problem:
-            report.errors.append(problem)
+            yield Report(version, errors=[problem])
             continue
-        parts = parallel.split_for_workers(found.text, jobs)
-        if len(parts) > 1:
-            _scan_in_parallel(found, parts, version, report, kinds)
-        else:
+        parts = parallel.split_for_stream(found.text, jobs)
+        if len(parts) < 2:
+            report = Report(version)
             scan_source(found, version, report, kinds)
+            yield report
+            continue
+        offset = 0
+        for report, count in parallel.imap_parts(_scan_part, parts, (found, version, kinds), jobs):
+            for result in report.objects:
+                result.document += offset
+            report.skipped = [replace(s, document=s.document + offset) for s in report.skipped]
+            report.errors = [replace(e, document=None if e.document is None else e.document + offset)
+                             for e in report.errors]
+            yield report
+            offset += count
+    yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds), jobs)
+
+
+def small_file(found) -> Optional[int]:
+    """The size of a regular file below the parallel threshold, which a worker may read itself
+    (not stdin, a FIFO or /dev/fd/N, which only this process may read); else None."""
+    if not isinstance(found, Source) or found.path is None:
+        return None
+    try:
+        info = os.stat(found.path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) and info.st_size < parallel.parallel_min_chars() else None
+
+
+def _scan_item(shared: tuple, found) -> Report:
+    version, kinds = shared
+    if isinstance(found, Notice):
+        return Report(version, notes=[found])
+    if isinstance(found, Problem):
+        return Report(version, errors=[found])
+    report = Report(version)
+    problem = load(found)
+    if problem:
+        report.errors.append(problem)
+    else:
+        scan_source(found, version, report, kinds)
     return report
 
 
@@ -129,25 +184,20 @@ def part_source(source: Source, start: int, end: int, line: int) -> Source:
     return Source(source.name, source.path, "\n" * line + source.text[start:end])
 
 
-def _scan_part(bounds: tuple) -> tuple:
-    source, version, kinds = parallel.shared()
+def _scan_part(shared: tuple, bounds: tuple) -> tuple:
+    """A part read on its own, its lines moved to where they are in the whole: cheaper than
+    parsing as many blank lines as come before it."""
+    source, version, kinds = shared
+    start, end, line = bounds
     report = Report(version)
-    count = scan_source(part_source(source, *bounds), version, report, kinds)
+    count = scan_source(Source(source.name, source.path, source.text[start:end]), version, report, kinds)
+    if line:
+        for result in report.objects:
+            result.line += line
+            result.positions = tuple(tuple((found, at if at is None else at + line, column)
+                                           for found, at, column in positions) for positions in result.positions)
+        report.errors = [e if e.line is None else replace(e, line=e.line + line) for e in report.errors]
     return report, count
-
-
-def _scan_in_parallel(source: Source, parts: list, version: PolicyVersion, report: Report,
-                      kinds: WorkloadKinds) -> None:
-    results = parallel.map_parts(_scan_part, parts, (source, version, kinds))
-    offset = 0
-    for part, count in results:
-        for result in part.objects:
-            result.document += offset
-        report.objects.extend(part.objects)
-        report.skipped.extend(replace(s, document=s.document + offset) for s in part.skipped)
-        report.errors.extend(replace(e, document=None if e.document is None else e.document + offset)
-                             for e in part.errors)
-        offset += count
 
 
 def objects_in(document: Document, report) -> Iterator[tuple]:

@@ -188,6 +188,51 @@ def run_check(options: CheckOptions) -> RunResult:
     return check_result(report, options.level, status, tuple(said))
 
 
+class CheckStream:
+    """`check` on files, object by object, for a report written as it goes: `objects()`
+    yields each object's verdict (exemptions applied) as its part of the input is read;
+    once it is exhausted, `result()` is the run without its objects (skipped, errors, notes)
+    and `failing` counts the objects below the gate. Holds a few parts at a time, not the
+    whole report. For files without a baseline (streamable(options))."""
+
+    def __init__(self, options: CheckOptions):
+        refuse_terminal_stdin(options.specs, options.stdin_is_terminal)
+        self.options = options
+        self.head = RunResult(str(options.policy_version), options.level)
+        self.failing = 0
+        self._skipped, self._errors, self._notes = [], [], []
+
+    def objects(self):
+        from kubectl_podsec.scan import scan_parts
+        from kubectl_podsec.suppress import apply_exemptions
+        from kubectl_podsec.workloads import kinds_for
+
+        options = self.options
+        for part in scan_parts(list(options.specs), options.policy_version, recursive=options.recursive,
+                               stdin_name=options.stdin_name, jobs=options.jobs, kinds=kinds_for(options.config)):
+            apply_exemptions(part.objects, options.config)
+            self._skipped += part.skipped
+            self._errors += part.errors
+            self._notes += part.notes
+            for result in part.objects:
+                verdict = object_verdict(result)
+                if self.head.fails(verdict):
+                    self.failing += 1
+                yield verdict
+
+    def result(self) -> RunResult:
+        from kubectl_podsec.scan import Report
+
+        report = Report(self.options.policy_version, [], self._skipped, self._errors, self._notes)
+        return check_result(report, self.options.level, said=tuple(f"note: {note}" for note in self._notes))
+
+
+def streamable(options: CheckOptions) -> bool:
+    """Whether `check` may report object by object: files, without a baseline to read or write."""
+    return bool(options.specs) and not options.kustomize and not options.resources and \
+        not options.baseline and not options.write_baseline
+
+
 def run_compare(options: CheckOptions, pair: str) -> CompareResult:
     """`check --compare-versions FROM,TO`: the workloads whose verdict differs between the two
     versions of `pair`, with exemptions applied; on a live cluster `latest` is its own minor."""
@@ -289,19 +334,28 @@ def run_fix(options: FixOptions) -> FixResult:
     keep it for the diff (--dry-run) or the filter's output (stdin)."""
     import io
 
-    from kubectl_podsec import fix, writes
-    from kubectl_podsec.sources import Notice, Problem, find_sources, load
+    from kubectl_podsec import fix, parallel, writes
+    from kubectl_podsec.scan import small_file
+    from kubectl_podsec.sources import Notice, Problem, Source, find_sources, load
     from kubectl_podsec.workloads import kinds_for
 
     kinds = kinds_for(options.config)
     results, problems, notices = [], [], []
+    small, weights = [], []  # as scan_parts: small regular files are read in batches by the workers
+    shared = (options.level, options.policy_version, options.unsafe, options.config, kinds)
+
+    def take(found) -> None:
+        (notices if isinstance(found, Notice) else problems if isinstance(found, Problem) else results).append(found)
+
     for source in find_sources(list(options.specs), options.recursive):
-        if isinstance(source, Notice):
-            notices.append(source)
+        size = small_file(source)
+        if size is not None or not isinstance(source, Source):
+            small.append(source)
+            weights.append(size or 0)
             continue
-        if isinstance(source, Problem):
-            problems.append(source)
-            continue
+        for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
+            take(found)
+        small, weights = [], []
         if source.path is None:
             source.name = options.stdin_name
         problem = load(source, io.BytesIO(options.stdin) if source.path is None else None, identify=True)
@@ -310,6 +364,8 @@ def run_fix(options: FixOptions) -> FixResult:
             continue
         results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
                                                options.config, options.jobs, kinds))
+    for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
+        take(found)
     texts, filtered = [], []
     for result in results:
         source = result.source

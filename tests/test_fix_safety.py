@@ -496,8 +496,8 @@ def the_parallel_path_is_used(monkeypatch) -> None:
     from kubectl_podsec import parallel, scan
 
     calls = []
-    original = parallel.map_parts
-    monkeypatch.setattr(parallel, "map_parts", lambda *args: calls.append(1) or original(*args))
+    original = parallel.imap_parts
+    monkeypatch.setattr(parallel, "imap_parts", lambda *args: calls.append(1) or original(*args))
     monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", "1000")
     scan.scan(["-"], scan.PolicyVersion(None), stdin=io.BytesIO(big_stream(20)), jobs=2)
     assert calls

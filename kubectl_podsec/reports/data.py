@@ -4,6 +4,7 @@ later formats extend it but never break it."""
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from kubectl_podsec.model import InputError, ObjectVerdict, RunResult
 
@@ -68,14 +69,31 @@ def error_data(error: InputError) -> dict:
 def render_json(data: dict) -> str:
     """Indented at the top, one compact line per list entry: readable, diffable, and written
     by the C encoder (json's indenting encoder is pure Python and slow on big reports)."""
-    parts = []
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
-            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
-        else:
-            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return "{\n" + ",\n".join(_json_entry(key, value) for key, value in data.items()) + "\n}\n"
+
+
+def _json_entry(key: str, value) -> str:
+    if isinstance(value, list) and value:
+        items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
+        return f"  {json.dumps(key)}: [\n    {items}\n  ]"
+    return f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
+
+
+def check_json_stream(head: RunResult, objects, tail) -> Iterator[str]:
+    """render_json(check_data(run)) in pieces, each object's entry as it comes from
+    `objects`: the same text without holding it. `head` gives what comes before the objects,
+    `tail()`, called once they are all out, the run with what comes after them."""
+    first = True
+    before = check_data(head)
+    yield "{\n" + "".join(_json_entry(key, before[key]) + ",\n" for key in list(before)[:list(before).index("objects")])
+    yield f"  {json.dumps('objects')}: "
+    for obj in objects:
+        yield ("[\n    " if first else ",\n    ") + json.dumps(object_data(obj), ensure_ascii=False)
+        first = False
+    yield "[]" if first else "\n  ]"
+    after = check_data(tail())
+    keys = list(after)
+    yield "".join(",\n" + _json_entry(key, after[key]) for key in keys[keys.index("objects") + 1:]) + "\n}\n"
 
 
 def render_yaml(data: dict) -> str:
