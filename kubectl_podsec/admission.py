@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
 
 import yaml
 
@@ -41,7 +40,7 @@ class AdmissionConfig:
             labels[f"pod-security.kubernetes.io/{mode}-version"] = self.defaults.get(f"{mode}-version", "latest")
         return labels
 
-    def exemption(self, namespace: str, runtime_class: Optional[str], creators: tuple = ()) -> Optional[str]:
+    def exemption(self, namespace: str, runtime_class: str | None, creators: tuple = ()) -> str | None:
         """Why the pods are exempt, or None. `creators` are the usernames that create them (a
         workload's controller): the API server exempts requests by an exempt user."""
         if namespace in self.namespaces:

@@ -21,14 +21,14 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Iterator, Optional
+from functools import cache, lru_cache
 
 from kubectl_podsec.checks import ALL_CHECKS, NEWEST_VERSION, checks_for
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.sources import Problem
 from kubectl_podsec.model import AuditGroup, CheckCount
+from kubectl_podsec.sources import Problem
 
 VIOLATIONS = "pod-security.kubernetes.io/audit-violations"
 ENFORCE = "pod-security.kubernetes.io/enforce-policy"
@@ -76,7 +76,7 @@ def _probe_pods() -> list:
     return pods
 
 
-@lru_cache(maxsize=None)
+@cache
 def reasons_by_check() -> dict:
     """{check id: reasons its variants give}, found by running every variant of every check on
     probe pods: the checks' own texts, so the mapping cannot drift from them."""
@@ -92,8 +92,8 @@ def reasons_by_check() -> dict:
     return out
 
 
-@lru_cache(maxsize=None)
-def check_id(reason: str, level_version: str) -> Optional[str]:
+@cache
+def check_id(reason: str, level_version: str) -> str | None:
     """The check that gives `reason` in the check set of `level:version` (the same reason can
     come from a baseline check and the restricted one that overrides it); None if unknown."""
     level_text, _, version_text = level_version.partition(":")
@@ -134,14 +134,14 @@ def split_reasons(text: str) -> list:
 _POLICY = re.compile(r'(?:would violate|violates) PodSecurity "([^"]*)": (.*)', re.S)
 
 
-def parse_policy_message(text: str) -> Optional[tuple]:
+def parse_policy_message(text: str) -> tuple | None:
     """(`level:version`, [reasons]) from an audit-violations value or a denial message."""
     match = _POLICY.search(text)
     return (match.group(1), split_reasons(match.group(2))) if match else None
 
 
 @lru_cache(maxsize=4096)  # the replicas of a workload repeat one text
-def findings(text: str) -> Optional[tuple]:
+def findings(text: str) -> tuple | None:
     """(`level:version`, ((check id, reason), ...)) for a PSA message, each reason once."""
     parsed = parse_policy_message(text)
     if parsed is None:
@@ -238,7 +238,7 @@ _EVENT_FIELDS = {
 }
 
 
-def _wrong_field(event: dict, shape: dict = _EVENT_FIELDS, path: str = "") -> Optional[str]:
+def _wrong_field(event: dict, shape: dict = _EVENT_FIELDS, path: str = "") -> str | None:
     for key, kind in shape.items():
         value = event.get(key)
         if value is None:
@@ -286,7 +286,7 @@ class Tally:
     first: str = ""
     last: str = ""
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.levels |= other.levels
         self.enforce |= other.enforce
         for key, count in other.denied_by.items():
@@ -367,7 +367,7 @@ class AuditLog:
             counts[1] += denial is not None
 
 
-def _body_name(event: dict) -> Optional[str]:
+def _body_name(event: dict) -> str | None:
     """A generateName pod's name, when the log keeps the response (RequestResponse level)."""
     for key in ("responseObject", "requestObject"):
         name = ((event.get(key) or {}).get("metadata") or {}).get("name")
@@ -376,7 +376,7 @@ def _body_name(event: dict) -> Optional[str]:
     return None
 
 
-def _body_owner(event: dict) -> Optional[tuple]:
+def _body_owner(event: dict) -> tuple | None:
     for key in ("requestObject", "responseObject"):
         for reference in ((event.get(key) or {}).get("metadata") or {}).get("ownerReferences") or ():
             if isinstance(reference, dict) and reference.get("controller"):
@@ -475,7 +475,7 @@ def _read_range(bounds: tuple) -> tuple:
     return part, counted[0]
 
 
-def owner_by_name(log: AuditLog, namespace: str, kind: str, name: str) -> Optional[tuple]:
+def owner_by_name(log: AuditLog, namespace: str, kind: str, name: str) -> tuple | None:
     """The controller whose naming convention gives `name`, among the objects the log shows:
     the longest such owner name, tried at each "-" from the right."""
     seen = log.seen.get(namespace, {})
@@ -526,7 +526,7 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
     return errors
 
 
-def _owner(log: AuditLog, namespace: str, kind: str, name: str) -> Optional[tuple]:
+def _owner(log: AuditLog, namespace: str, kind: str, name: str) -> tuple | None:
     if not name:
         return None
     known = log.owners.get((namespace, kind, name))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Optional
 
 from kubectl_podsec.arguments import build_parser, split_inputs
 from kubectl_podsec.errors import UsageError
@@ -305,7 +304,7 @@ COMMANDS = {"check": cmd_check, "fix": cmd_fix, "namespaces": cmd_namespaces, "e
             "audit": cmd_audit, "plan": cmd_plan}
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):
         parser.print_help()  # bare `kubectl podsec`, as bare `kubectl` does

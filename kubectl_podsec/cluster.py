@@ -13,8 +13,9 @@ import queue
 import re
 import subprocess
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable, NamedTuple, Optional
+from typing import NamedTuple
 from urllib.parse import quote, urlencode
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
@@ -67,16 +68,16 @@ class Kubectl:
     errors, warnings) comes back from each call, never stays here."""
 
     binary: str = "kubectl"
-    namespace: Optional[str] = None
+    namespace: str | None = None
     all_namespaces: bool = False
-    selector: Optional[str] = None
-    field_selector: Optional[str] = None
-    context: Optional[str] = None
-    cluster: Optional[str] = None
-    user: Optional[str] = None
-    kubeconfig: Optional[str] = None
-    request_timeout: Optional[str] = None
-    chunk_size: Optional[int] = None
+    selector: str | None = None
+    field_selector: str | None = None
+    context: str | None = None
+    cluster: str | None = None
+    user: str | None = None
+    kubeconfig: str | None = None
+    request_timeout: str | None = None
+    chunk_size: int | None = None
 
     def connection_flags(self) -> list:
         flags = []
@@ -104,7 +105,7 @@ class Kubectl:
         except subprocess.TimeoutExpired:
             raise ClusterError(f"kubectl did not answer within {_timeout(self):.0f}s") from None
 
-    def get(self, resources: list, extra: Optional[list] = None) -> Listing:
+    def get(self, resources: list, extra: list | None = None) -> Listing:
         """Every object kubectl printed, with its errors and warnings."""
         args = ["get"] + list(resources) + ["-o", "json"]
         if self.all_namespaces:
@@ -142,7 +143,7 @@ class Kubectl:
             return _OneListing(self, resources)
         return _PagedRead(self, kinds)
 
-    def _raw_kinds(self, resources: list) -> Optional[list]:
+    def _raw_kinds(self, resources: list) -> list | None:
         """The resources as RAW_RESOURCES keys, or None when `kubectl get` must read them: a
         name we do not know, TYPE/NAME, or namespaced kinds without -n or -A (the namespace
         then comes from the kubeconfig, which kubectl reads)."""
@@ -160,7 +161,7 @@ class Kubectl:
             return None
         return kinds
 
-    def page_url(self, kind: str, token: Optional[str] = None) -> str:
+    def page_url(self, kind: str, token: str | None = None) -> str:
         """The list API's URL for one page of `kind`, as `kubectl get` would ask for it."""
         root, _ = RAW_RESOURCES[kind]
         scope = ""
@@ -176,7 +177,7 @@ class Kubectl:
             query["continue"] = token
         return f"{root}{scope}/{kind}?{urlencode(query)}"
 
-    def server_minor(self) -> Optional[int]:
+    def server_minor(self) -> int | None:
         completed = self.run(["version", "-o", "json"])
         if completed.returncode != 0:
             errors, warnings = _errors(completed)
@@ -187,7 +188,7 @@ class Kubectl:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def namespaces(self, names: Optional[list] = None) -> Listing:
+    def namespaces(self, names: list | None = None) -> Listing:
         """Listing of {name: labels} for the named namespaces, or all of them: the selectors and
         namespace scope of the workloads do not apply to namespaces."""
         unscoped = replace(self, namespace=None, all_namespaces=False, selector=None, field_selector=None)
@@ -302,7 +303,7 @@ def _per_request(error: str) -> bool:
     return error.startswith("Error from server (") or not any(words in error for words in _WHOLE_SERVER)
 
 
-def _continue_token(body: bytes) -> Optional[str]:
+def _continue_token(body: bytes) -> str | None:
     """The page's continue token. The apiserver writes the list's metadata before its items,
     so it is read off the head without parsing the page (an item's annotation may be called
     `continue` too); a page written otherwise is parsed."""
@@ -352,7 +353,7 @@ def _timeout(kubectl: Kubectl) -> float:
     return max(30.0, per_request * 10)
 
 
-def _seconds(text: str) -> Optional[float]:
+def _seconds(text: str) -> float | None:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
     if not match:
         return None
@@ -383,14 +384,14 @@ def strip_server_fields(obj: dict) -> dict:
     return obj
 
 
-def controller_of(obj: dict) -> Optional[dict]:
+def controller_of(obj: dict) -> dict | None:
     for reference in (obj.get("metadata") or {}).get("ownerReferences") or ():
         if reference.get("controller"):
             return reference
     return None
 
 
-def managing_owner(kubectl: Kubectl, obj: dict) -> Optional[tuple]:
+def managing_owner(kubectl: Kubectl, obj: dict) -> tuple | None:
     """(kind, name) of the top controller of a live object (a Pod's ReplicaSet's Deployment, a
     Job's CronJob), or None for an object that nobody controls. An owner we may not read is
     as far as the walk goes."""

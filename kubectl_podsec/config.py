@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from typing import Optional
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
@@ -40,11 +39,11 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Exemption:
     reason: str
-    namespace: Optional[str] = None
-    kind: Optional[str] = None
-    name: Optional[str] = None
-    container: Optional[str] = None
-    checks: Optional[frozenset] = None
+    namespace: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    container: str | None = None
+    checks: frozenset | None = None
 
     def matches_object(self, kind: str, namespace: str, name: str) -> bool:
         return all(pattern is None or fnmatch.fnmatchcase(value or "", pattern)
@@ -56,12 +55,12 @@ class Exemption:
 
 @dataclass
 class Config:
-    path: Optional[str] = None
+    path: str | None = None
     exemptions: list = field(default_factory=list)
     pod_templates: dict = field(default_factory=dict)  # (group, kind) -> path tuple
 
 
-def find_config(start: str = ".") -> Optional[str]:
+def find_config(start: str = ".") -> str | None:
     directory = os.path.abspath(start)
     while True:
         for name in CONFIG_NAMES:
@@ -167,7 +166,7 @@ def _pod_template(source: Source, node: Node) -> tuple:
     return (api_version.rpartition("/")[0], kind), path
 
 
-def exemptions_for(config: Optional[Config], kind: str, namespace: str, name: str) -> list:
+def exemptions_for(config: Config | None, kind: str, namespace: str, name: str) -> list:
     if config is None:
         return []
     return [e for e in config.exemptions if e.matches_object(kind, namespace, name)]

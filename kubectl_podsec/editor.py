@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.sources import Problem, Source
@@ -29,7 +28,7 @@ UNSAFE_NOTE = "unsafe: may break the workload"
 class Settings:
     level: Level = Level.RESTRICTED
     version: PolicyVersion = PolicyVersion(None)
-    config: Optional[str] = None  # a .podsec.yaml to use instead of the one above the file
+    config: str | None = None  # a .podsec.yaml to use instead of the one above the file
     debounce: float = 0.2  # seconds between the last change and the diagnostics
 
 
@@ -65,7 +64,7 @@ class ConfigCache:
     def __init__(self):
         self._loaded: dict = {}  # path -> (mtime, Config or Problem)
 
-    def get(self, file_path: Optional[str], settings: Settings) -> tuple:
+    def get(self, file_path: str | None, settings: Settings) -> tuple:
         """(Config or None, Problem or None)."""
         from kubectl_podsec.checks import BY_ID
         from kubectl_podsec.config import ConfigError, find_config, load_config
@@ -94,10 +93,10 @@ class Finding:
     range: tuple  # (start line, start character, end line, end character)
     message: str
     severity: str  # "error" or "warning"
-    check: Optional[str] = None  # None for a problem reading the file
-    level: Optional[Level] = None
-    document: Optional[int] = None
-    item: Optional[int] = None
+    check: str | None = None  # None for a problem reading the file
+    level: Level | None = None
+    document: int | None = None
+    item: int | None = None
     object: str = ""  # Kind/name
     related: list = field(default_factory=list)  # (range, message) of the violation's other fields
 
@@ -121,7 +120,7 @@ class Lines:
             return len(text.encode("utf-8"))
         return len(text.encode("utf-16-le")) // 2
 
-    def field_range(self, line: Optional[int], column: Optional[int]) -> tuple:
+    def field_range(self, line: int | None, column: int | None) -> tuple:
         """The range from a 1-based (line, column) to the end of that line's content, so that
         `privileged: true` is marked whole; the whole first line without a line."""
         number = min(max((line or 1) - 1, 0), len(self.starts) - 1)
@@ -153,7 +152,7 @@ def level_uri(level: Level) -> str:
     return f"{STANDARD_URI}#{level}"
 
 
-def diagnose(text: str, path: Optional[str], settings: Settings, config=None,
+def diagnose(text: str, path: str | None, settings: Settings, config=None,
              encoding: str = "utf-16") -> list:
     """The findings of a buffer: one per violation at or below the level (exemptions of the
     config left out), and one per problem reading it. Not a manifest: nothing."""
@@ -198,7 +197,7 @@ class Action:
     findings: list = field(default_factory=list)  # the findings it fixes
 
 
-def text_edits(result, lines: Lines) -> Optional[list]:
+def text_edits(result, lines: Lines) -> list | None:
     """The fix's splices as (range, new text) on the original text: the splices of the
     first phase as they are, a later phase's moved back through the earlier ones."""
     if not result.changed:
@@ -264,7 +263,7 @@ def _compose(first: list, text1: str, second: list) -> tuple:
     return out, "".join(pieces)
 
 
-def _fix(text: str, path: Optional[str], settings: Settings, config, unsafe: bool, only=None):
+def _fix(text: str, path: str | None, settings: Settings, config, unsafe: bool, only=None):
     from kubectl_podsec.fix import fix_source
     from kubectl_podsec.workloads import kinds_for
 
@@ -292,7 +291,7 @@ def _improves(result, finding: Finding) -> bool:
     return False
 
 
-def code_actions(text: str, path: Optional[str], settings: Settings, config, findings: list,
+def code_actions(text: str, path: str | None, settings: Settings, config, findings: list,
                  encoding: str = "utf-16", fix_all: bool = True) -> list:
     """Quick fixes for the given findings (safe first; an unsafe one only where it does more,
     labelled), then "fix all safe issues in this file" and its unsafe counterpart. Each is

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from typing import Optional
 
 from kubectl_podsec.checks import ALL_CHECKS, BY_ID, Check, replaced_by
 
@@ -31,7 +30,7 @@ def summary_table() -> str:
     return "\n".join(lines) + "\n\nkubectl podsec explain CHECK shows a check's standard text and fix.\n"
 
 
-def explain(check_id: str) -> Optional[str]:
+def explain(check_id: str) -> str | None:
     check = BY_ID.get(check_id) or next((c for c in ALL_CHECKS if c.id.lower() == check_id.lower()), None)
     if check is None:
         return None

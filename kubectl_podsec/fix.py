@@ -11,23 +11,27 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
+from kubectl_podsec import parallel
 from kubectl_podsec.apivalidation import new_errors
 from kubectl_podsec.checks import BY_ID, NEWEST_VERSION, Safety, replaced_by
 from kubectl_podsec.checks.plan import Plan
+from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.config import exemptions_for
+from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
+from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates, load
 from kubectl_podsec.sources.documents import _separators
 from kubectl_podsec.sources.safety import _JSON_START_RE
-from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
-from kubectl_podsec import parallel
-from kubectl_podsec.scan import _template_of, objects_in, part_source
 from kubectl_podsec.suppress import exemption_for
 from kubectl_podsec.workloads import (
-    DEFAULT_KINDS, PruneError, Skipped, WorkloadKinds, apply_defaults, workload_from_node,
+    DEFAULT_KINDS,
+    PruneError,
+    Skipped,
+    WorkloadKinds,
+    apply_defaults,
+    workload_from_node,
 )
 
 UNREADABLE = "the file has a document that cannot be read (see the error)"
@@ -39,7 +43,7 @@ MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilege
 @dataclass
 class ObjectFix:
     document: int
-    item: Optional[int]
+    item: int | None
     line: int
     column: int
     kind: str
@@ -49,21 +53,21 @@ class ObjectFix:
     before: object  # Verdict
     edits: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # Note(check, message): what needs a human
-    refused: Optional[str] = None
+    refused: str | None = None
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
     workload: object = None  # while it is fixed; afterwards only if it has exemptions
-    template: Optional[str] = None  # the helm chart template it was rendered from
+    template: str | None = None  # the helm chart template it was rendered from
 
 
 @dataclass
 class SourceFix:
     source: Source
-    new_text: Optional[str] = None  # None when nothing may be written
+    new_text: str | None = None  # None when nothing may be written
     objects: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     written: bool = False
-    write_error: Optional[str] = None  # why the new text could not be written
+    write_error: str | None = None  # why the new text could not be written
     documents: int = 0  # how many documents the source has
     # The splices of each phase, each on the text the phase before left: for editors that
     # apply edits rather than replace the whole text (kubectl_podsec/editor.py).
@@ -129,7 +133,7 @@ def _defaulted(kind: str, spec: dict) -> dict:
 
 
 def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               *, only=None, newline: Optional[str] = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
+               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
     """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
     an editor's quick fix for one finding. `newline`: the line break of the file when `source`
     is a part of it (default: the source's, from its first line)."""
@@ -432,7 +436,7 @@ class _Chunks:
         self.problems.setdefault(kind, problem)
 
 
-def _verify(source: Source, problems: dict, result: SourceFix) -> Optional[Problem]:
+def _verify(source: Source, problems: dict, result: SourceFix) -> Problem | None:
     """The problem the verify of the fixed chunks found, as a verify of the whole text would
     report it: one that does not read before changed objects, before a worse verdict."""
     for kind in ("parse", "count", "worse"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 
 class Level(enum.IntEnum):
@@ -21,7 +20,7 @@ class Level(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Level":
+    def parse(cls, text: str) -> Level:
         # Upstream level names are exact and case-sensitive.
         for level in cls:
             if str(level) == text:
@@ -46,14 +45,14 @@ class Version:
 class PolicyVersion:
     """What the user asked for (`latest` or `v1.N`), kept for messages, and what it resolves to."""
 
-    requested: Optional[Version]  # None means latest
-    cap: Optional[Version] = None  # a live cluster's own minor version bounds `latest`
+    requested: Version | None  # None means latest
+    cap: Version | None = None  # a live cluster's own minor version bounds `latest`
 
     def __str__(self) -> str:
         return "latest" if self.requested is None else str(self.requested)
 
     @classmethod
-    def parse(cls, text: str) -> "PolicyVersion":
+    def parse(cls, text: str) -> PolicyVersion:
         if text == "latest":
             return cls(None)
         match = _VERSION_RE.fullmatch(text)
@@ -69,7 +68,7 @@ class PolicyVersion:
             effective = min(effective, self.cap)
         return effective
 
-    def clamp(self, server_minor: Optional[int]) -> "PolicyVersion":
+    def clamp(self, server_minor: int | None) -> PolicyVersion:
         """`latest` on a live cluster means at most the server's minor version, because the API
         server evaluates with its emulated version (docs/psa-semantics.md section 1)."""
         if server_minor is None:

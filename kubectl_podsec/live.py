@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Optional
 
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.cluster import WORKLOAD_RESOURCES, ClusterError, Kubectl, controller_of
 from kubectl_podsec.evaluate import cached_evaluate
 from kubectl_podsec.levels import PolicyVersion
-from kubectl_podsec.sources import Problem
 from kubectl_podsec.model import LiveFacts, Owner, Suppression
 from kubectl_podsec.namespaces import MODES, enforce_verdict, summarize
 from kubectl_podsec.scan import ObjectResult, Report, SkippedObject
+from kubectl_podsec.sources import Problem
 from kubectl_podsec.workloads import DEFAULT_KINDS, PruneError, Skipped, WorkloadKinds, workload_from_value
 
 SOURCE = "cluster"
 
 
-def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: Optional[dict] = None,
+def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: dict | None = None,
                  admission=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
     that one forbidden kind does not hide the others.
@@ -158,7 +157,7 @@ def _in_background(read):
     return wait
 
 
-def _missing_namespace(kubectl: Kubectl) -> Optional[str]:
+def _missing_namespace(kubectl: Kubectl) -> str | None:
     """An empty answer for -n NAME may mean a typo: kubectl does not say, so ask."""
     try:
         found, errors, _ = kubectl.namespaces([kubectl.namespace])
@@ -195,7 +194,7 @@ CONTROLLER_USERS = {
 }
 
 
-def pod_creators(kind: str, owner: Optional[dict]) -> tuple:
+def pod_creators(kind: str, owner: dict | None) -> tuple:
     """The usernames that create the pods of this object: for a workload, its controller; for a
     Pod, its owner's controller. A bare Pod's creator is not recorded anywhere, so none."""
     if kind == "Pod":

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import sys
-from typing import Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -35,7 +34,7 @@ class PodsecServer(LanguageServer):
         self.configs = editor.ConfigCache()
         self.pending: dict = {}  # uri -> the debounced diagnostics task
         self.findings: dict = {}  # uri -> ((text, config, problem), findings) last computed
-        self.configured: Optional[asyncio.Event] = None  # set once the client's settings are in
+        self.configured: asyncio.Event | None = None  # set once the client's settings are in
 
     @property
     def encoding(self) -> str:
@@ -57,7 +56,7 @@ class PodsecServer(LanguageServer):
             cached = self.findings[uri] = (key, self._diagnose(text, path, config, problem))
         return text, cached[1], config
 
-    def _diagnose(self, text: str, path: Optional[str], config, problem) -> list:
+    def _diagnose(self, text: str, path: str | None, config, problem) -> list:
         try:
             found = editor.diagnose(text, path, self.settings, config, self.encoding)
         except Exception as error:  # a bug must not take the editor's server down

@@ -13,7 +13,7 @@ with `._replace(...)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.paths import file_location
@@ -23,10 +23,10 @@ class Location(NamedTuple):
     """Where a finding is: `path` is the deepest part of the field that the document has (so
     that it and line:column agree), `field` the field itself, which may be missing."""
 
-    path: Optional[str]
-    line: Optional[int]
-    column: Optional[int]
-    field: Optional[str]
+    path: str | None
+    line: int | None
+    column: int | None
+    field: str | None
 
 
 NOWHERE = Location(None, None, None, None)
@@ -44,7 +44,7 @@ class Finding(NamedTuple):
     reason: str
     detail: str
     locations: tuple = ()  # Location, one per offending field
-    suppressed: Optional[Suppression] = None
+    suppressed: Suppression | None = None
 
     @property
     def first(self) -> Location:
@@ -64,8 +64,8 @@ class ModeVerdict:
 
 @dataclass(frozen=True)
 class Owner:
-    kind: Optional[str]
-    name: Optional[str]
+    kind: str | None
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -74,20 +74,20 @@ class LiveFacts:
     namespace's verdicts per mode (enforce always when the labels are known, audit and warn
     when set)."""
 
-    owner: Optional[Owner] = None
+    owner: Owner | None = None
     pods: int = 0
     modes: tuple = ()  # (mode, ModeVerdict or None)
 
-    def mode(self, name: str) -> Optional[ModeVerdict]:
+    def mode(self, name: str) -> ModeVerdict | None:
         return dict(self.modes).get(name)
 
 
 class ObjectVerdict(NamedTuple):
     source: str
-    document: Optional[int]
-    item: Optional[int]
-    line: Optional[int]
-    column: Optional[int]
+    document: int | None
+    item: int | None
+    line: int | None
+    column: int | None
     api_version: str
     kind: str
     namespace: str
@@ -96,8 +96,8 @@ class ObjectVerdict(NamedTuple):
     passes: tuple  # (Level, bool) for baseline and restricted
     effective_highest: Level  # once suppressed findings no longer count
     findings: tuple = ()
-    template: Optional[str] = None  # the helm chart template it was rendered from
-    live: Optional[LiveFacts] = None
+    template: str | None = None  # the helm chart template it was rendered from
+    live: LiveFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ class SkippedItem:
     """An object that carries no pod template: read, nothing to judge."""
 
     source: str
-    document: Optional[int]
-    item: Optional[int]
+    document: int | None
+    item: int | None
     api_version: str
     kind: str
     namespace: str
@@ -116,9 +116,9 @@ class SkippedItem:
 @dataclass(frozen=True)
 class InputError:
     source: str
-    document: Optional[int]
-    line: Optional[int]
-    column: Optional[int]
+    document: int | None
+    line: int | None
+    column: int | None
     message: str
 
     def __str__(self) -> str:
@@ -140,7 +140,7 @@ class RunResult:
     objects: tuple = ()
     skipped: tuple = ()
     errors: tuple = ()
-    baseline: Optional[BaselineStatus] = None
+    baseline: BaselineStatus | None = None
     said: tuple = ()  # lines for stderr before the errors: kubectl's warnings, notes
 
     def fails(self, obj: ObjectVerdict) -> bool:
@@ -188,18 +188,18 @@ class Unfixed:
 @dataclass(frozen=True)
 class FixedObject:
     source: str
-    document: Optional[int]
-    item: Optional[int]
-    line: Optional[int]
-    column: Optional[int]
+    document: int | None
+    item: int | None
+    line: int | None
+    column: int | None
     kind: str
     namespace: str
     name: str
     before: Level
     after: Level
     written: bool
-    write_error: Optional[str] = None
-    template: Optional[str] = None
+    write_error: str | None = None
+    template: str | None = None
     changes: tuple = ()  # Change
     remaining: tuple = ()  # Unfixed
 
@@ -274,11 +274,11 @@ class NamespaceSummary:
     failing: tuple  # (Level, how many workloads fail it) for baseline and restricted
     workloads: int
     drift: bool  # the enforce label would deny some workload's pods
-    suggest: Optional[Level] = None  # an enforce level every workload passes, above today's
-    downgrade: Optional[Downgrade] = None
-    unread: Optional[str] = None  # why the workloads could not all be read: no suggestion
-    pin_upgrade: Optional[PinUpgrade] = None
-    selector: Optional[str] = None  # judged only on the workloads -l selected
+    suggest: Level | None = None  # an enforce level every workload passes, above today's
+    downgrade: Downgrade | None = None
+    unread: str | None = None  # why the workloads could not all be read: no suggestion
+    pin_upgrade: PinUpgrade | None = None
+    selector: str | None = None  # judged only on the workloads -l selected
 
 
 # --- check --compare-versions --------------------------------------------------------------------
@@ -299,7 +299,7 @@ class VersionChange:
     """A workload whose highest passing level differs between the two versions."""
 
     source: str
-    line: Optional[int]
+    line: int | None
     kind: str
     namespace: str
     name: str
@@ -333,9 +333,9 @@ class CompareResult:
 class FixCommands:
     """The commands that apply a blocker's fixes, or why there are none."""
 
-    safe: Optional[str] = None
-    unsafe: Optional[str] = None
-    note: Optional[str] = None
+    safe: str | None = None
+    unsafe: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -351,7 +351,7 @@ class Blocker:
     kind: str
     name: str
     source: str
-    line: Optional[int]
+    line: int | None
     highest: Level  # once suppressed findings no longer count
     checks: tuple  # the check ids that fail the target
     effort: str  # "safe", "unsafe" or "human"
@@ -359,7 +359,7 @@ class Blocker:
     unsafe: tuple  # descriptions of the unsafe edits
     human: tuple  # HumanDecision
     commands: FixCommands
-    owner: Optional[Owner] = None  # live objects only
+    owner: Owner | None = None  # live objects only
     pods: int = 0  # live objects only
 
 
@@ -374,7 +374,7 @@ class PlanStep:
 @dataclass(frozen=True)
 class NamespacePlan:
     namespace: str
-    labels: Optional[tuple]  # (mode, "level:version" or None) for enforce, audit, warn; None for manifests
+    labels: tuple | None  # (mode, "level:version" or None) for enforce, audit, warn; None for manifests
     effort: str  # "ready", "safe", "unsafe" or "human"
     workloads: int
     blockers: tuple = ()  # Blocker
@@ -402,7 +402,7 @@ class PlanResult:
 
 @dataclass(frozen=True)
 class CheckCount:
-    check: Optional[str]  # None when no check gives the reason
+    check: str | None  # None when no check gives the reason
     reason: str
     events: int
     denied: int = 0
@@ -415,7 +415,7 @@ class AuditGroup:
     namespace: str
     what: str  # its kind, or the resource the request named when grouped by object
     name: str
-    owner_from: Optional[str]  # how the owner was found; None when grouped by object
+    owner_from: str | None  # how the owner was found; None when grouped by object
     levels: tuple  # audit "level:version" as annotated
     checks: tuple  # CheckCount
     denied_by: tuple  # CheckCount of the denials (events == denied)
@@ -423,8 +423,8 @@ class AuditGroup:
     events: int
     denied: int
     users: tuple
-    first_seen: Optional[str]
-    last_seen: Optional[str]
+    first_seen: str | None
+    last_seen: str | None
 
 
 @dataclass(frozen=True)

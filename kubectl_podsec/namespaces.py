@@ -5,7 +5,6 @@ and which enforce label each can take today. Reading the cluster is live.py's jo
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Optional
 
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.cluster import LABEL_PREFIX, enforce_labels
@@ -17,7 +16,7 @@ from kubectl_podsec.suppress import effective_highest
 MODES = ("enforce", "audit", "warn")
 
 
-def mode_policy(labels: dict, mode: str, cap) -> Optional[tuple]:
+def mode_policy(labels: dict, mode: str, cap) -> tuple | None:
     """(Level, PolicyVersion as labelled, Version whose rules apply) for one mode, or None when
     the mode is not set. As the API server: an invalid enforce level fails closed (restricted),
     an invalid audit or warn level fails open; an invalid version means latest; an absent warn
@@ -56,7 +55,7 @@ def _version_label(labels: dict, mode: str) -> PolicyVersion:
 
 
 def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=evaluate,
-                    mode: str = "enforce") -> Optional[ModeVerdict]:
+                    mode: str = "enforce") -> ModeVerdict | None:
     """Does the object pass its namespace's label for `mode`, at the version the server applies?"""
     policy = mode_policy(labels, mode, version.cap)
     if policy is None or (mode != "enforce" and policy[0] == Level.PRIVILEGED):
@@ -67,8 +66,8 @@ def enforce_verdict(workload, labels: dict, version: PolicyVersion, evaluate=eva
     return ModeVerdict(level, str(pinned), not failed, tuple(failed))
 
 
-def summarize(labels: dict, objects: list, version: PolicyVersion, admission=None, unread: Optional[str] = None,
-              selector: Optional[str] = None) -> list:
+def summarize(labels: dict, objects: list, version: PolicyVersion, admission=None, unread: str | None = None,
+              selector: str | None = None) -> list:
     """A NamespaceSummary per namespace in `labels` ({name: its labels}), judged on the
     objects read from it (scan.ObjectResult, live).
 
@@ -117,7 +116,7 @@ def _denied(result) -> bool:
     return enforce is not None and not enforce.passes
 
 
-def _pin_upgrade(current, server, results: list, evaluate) -> Optional[PinUpgrade]:
+def _pin_upgrade(current, server, results: list, evaluate) -> PinUpgrade | None:
     """What moving an older enforce-version pin to the server's own version would break."""
     if current is None or current[1].requested is None or server is None or current[2] >= server:
         return None

@@ -8,7 +8,6 @@ fork it is inherited, never pickled, and the parent keeps no global state.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 _WORKER_SHARED = None  # set in each worker process only, by its initializer
 
@@ -24,7 +23,7 @@ def parallel_min_chars() -> int:
     return int(value) if value.isdigit() else PARALLEL_MIN_CHARS
 
 
-def split_for_workers(text: str, jobs: int, min_chars: Optional[int] = None) -> list:
+def split_for_workers(text: str, jobs: int, min_chars: int | None = None) -> list:
     """(start, end, line) of up to `jobs` parts of about equal size, cut at `---` lines
     (a document never spans one); one part below `min_chars` (default parallel_min_chars())."""
     if jobs < 2 or len(text) < (parallel_min_chars() if min_chars is None else min_chars):
@@ -32,7 +31,7 @@ def split_for_workers(text: str, jobs: int, min_chars: Optional[int] = None) -> 
     return _cut(text, jobs)
 
 
-def split_for_stream(text: str, jobs: int, min_chars: Optional[int] = None) -> list:
+def split_for_stream(text: str, jobs: int, min_chars: int | None = None) -> list:
     """(start, end, line) of the parts to read one after the other (in up to `jobs`
     processes): of about half `min_chars` each and at least `jobs` of them, so that a caller
     holds the results of a few parts at a time whatever the size; one part below `min_chars`,
@@ -82,7 +81,6 @@ def imap_parts(function, parts: list, shared, jobs: int):
             yield function(shared, part)
         return
     import multiprocessing
-
     from collections import deque
 
     processes = min(jobs, len(parts))

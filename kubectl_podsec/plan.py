@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Optional
 
 from kubectl_podsec.checks.types import Edit
 from kubectl_podsec.cluster import LABEL_PREFIX
@@ -36,8 +35,8 @@ RECREATE = {"Pod": "a pod's spec cannot be changed once it is created",
             "Job": "a Job's pod template cannot be changed once it is created"}
 
 
-def namespace_plans(objects: list, labels: Optional[dict], level: Level, pin: Version, live: bool,
-                    namespaces: Optional[list] = None) -> tuple:
+def namespace_plans(objects: list, labels: dict | None, level: Level, pin: Version, live: bool,
+                    namespaces: list | None = None) -> tuple:
     """The NamespacePlan of every namespace of `objects` (scan results), and of every namespace
     in `namespaces` (those with nothing to move are ready), ready ones first. `labels` is
     {namespace: labels} read from the cluster, or None for manifests."""
@@ -53,7 +52,7 @@ def namespace_plans(objects: list, labels: Optional[dict], level: Level, pin: Ve
     return tuple(plans)
 
 
-def _namespace_plan(name: str, results: list, labels: Optional[dict], level: Level, pin: Version,
+def _namespace_plan(name: str, results: list, labels: dict | None, level: Level, pin: Version,
                     live: bool) -> NamespacePlan:
     blockers = [_blocker(r, level, pin, live) for r in results if effective_highest(r) < level]
     effort = max((b.effort for b in blockers), key=EFFORTS.index, default="ready")
@@ -62,7 +61,7 @@ def _namespace_plan(name: str, results: list, labels: Optional[dict], level: Lev
                          tuple(blockers), _steps(name, current, blockers, level, pin, live))
 
 
-def _label(labels: dict, mode: str) -> Optional[str]:
+def _label(labels: dict, mode: str) -> str | None:
     value = labels.get(LABEL_PREFIX + mode)
     return None if value is None else f"{value}:{labels.get(LABEL_PREFIX + mode + '-version', 'latest')}"
 
@@ -133,7 +132,7 @@ def _fix_commands(source: str, safe: tuple, unsafe: tuple, owner, workload, leve
                        f"{patch} --unsafe-fixes -o patch)\"" if unsafe else None)
 
 
-def _steps(namespace: str, current: Optional[dict], blockers: list, level: Level, pin: Version,
+def _steps(namespace: str, current: dict | None, blockers: list, level: Level, pin: Version,
            live: bool) -> tuple:
     target = f"{level}:{pin}"
     report_modes = [mode for mode in ("warn", "audit") if current is None or current[mode] != target]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import bisect
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -18,10 +18,17 @@ from kubectl_podsec import parallel
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import Verdict, evaluate
 from kubectl_podsec.levels import PolicyVersion
-from kubectl_podsec.sources import (
-    Document, Notice, Problem, Source, documents, find_sources, helm_templates, load,
-)
 from kubectl_podsec.model import LiveFacts
+from kubectl_podsec.sources import (
+    Document,
+    Notice,
+    Problem,
+    Source,
+    documents,
+    find_sources,
+    helm_templates,
+    load,
+)
 from kubectl_podsec.workloads import DEFAULT_KINDS, PruneError, Skipped, Workload, WorkloadKinds, workload_from_node
 from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 
@@ -29,24 +36,24 @@ from kubectl_podsec.yamlnodes import NodeError, is_null, mapping
 @dataclass
 class ObjectResult:
     source: str
-    document: Optional[int]
-    item: Optional[int]
-    line: Optional[int]
-    column: Optional[int]
+    document: int | None
+    item: int | None
+    line: int | None
+    column: int | None
     workload: Workload
     verdict: Verdict
     # For each violation, the (line, column) of each of its paths.
     positions: tuple = ()
-    template: Optional[str] = None  # the helm chart template it was rendered from
-    live: Optional[LiveFacts] = None  # owner, pod count, namespace verdicts (live clusters)
+    template: str | None = None  # the helm chart template it was rendered from
+    live: LiveFacts | None = None  # owner, pod count, namespace verdicts (live clusters)
     suppressed: dict = field(default_factory=dict)  # check id -> Suppression
 
 
 @dataclass
 class SkippedObject:
     source: str
-    document: Optional[int]
-    item: Optional[int]
+    document: int | None
+    item: int | None
     skipped: Skipped
 
 
@@ -112,7 +119,7 @@ def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = F
     yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds), jobs)
 
 
-def small_file(found) -> Optional[int]:
+def small_file(found) -> int | None:
     """The size of a regular file below the parallel threshold, which a worker may read itself
     (not stdin, a FIFO or /dev/fd/N, which only this process may read); else None."""
     if not isinstance(found, Source) or found.path is None:
@@ -170,7 +177,7 @@ def scan_source(source: Source, version: PolicyVersion, report: Report, kinds: W
     return count
 
 
-def _template_of(templates: list, after_line: int, line: int) -> Optional[str]:
+def _template_of(templates: list, after_line: int, line: int) -> str | None:
     """The helm template a document was rendered from: the last `# Source:` comment
     between the previous document and this one."""
     position = bisect.bisect_left(templates, (line, ""))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
 
 from kubectl_podsec.checks import replaces
 from kubectl_podsec.checks.util import CONTAINER_FIELDS
@@ -19,7 +18,7 @@ BASELINE_API = "kubectl-podsec/v2"  # v1 keyed findings without where they are
 BASELINE_FIELDS = ("kind", "namespace", "name", "check", "where")
 
 
-def containers_of(workload, paths: tuple) -> Optional[set]:
+def containers_of(workload, paths: tuple) -> set | None:
     """Names of the containers the paths point into; None if one points elsewhere."""
     names = set()
     depth = len(workload.prefix)
@@ -32,7 +31,7 @@ def containers_of(workload, paths: tuple) -> Optional[set]:
     return names
 
 
-def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Optional[Suppression]:
+def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Suppression | None:
     import fnmatch
 
     for exemption in exemptions:
@@ -46,7 +45,7 @@ def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Op
     return None
 
 
-def apply_exemptions(results: list, config: Optional[Config]) -> None:
+def apply_exemptions(results: list, config: Config | None) -> None:
     for result in results:
         w = result.workload
         exemptions = exemptions_for(config, w.kind, w.namespace, w.name)
@@ -100,7 +99,7 @@ def finding_keys(result, violation) -> list:
     return [(w.kind, w.namespace or "", w.name, violation.check, where) for where in dict.fromkeys(places)]
 
 
-def write_baseline(path: str, results: list) -> Optional[str]:
+def write_baseline(path: str, results: list) -> str | None:
     """Write the baseline of today's findings, atomically; the error text on failure."""
     from kubectl_podsec.writes import write_atomically
 

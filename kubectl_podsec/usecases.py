@@ -7,20 +7,33 @@ gate. They never print; `cli.py` picks a renderer from `reports/` and the exit c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from kubectl_podsec.errors import UsageError
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import (
-    AuditResult, BaselineStatus, Change, CompareResult, Finding, FixedObject, FixResult, InputError, Location,
-    ObjectVerdict, PlanResult, RunResult, SkippedItem, SourceNote, SourceText, Unfixed,
+    AuditResult,
+    BaselineStatus,
+    Change,
+    CompareResult,
+    Finding,
+    FixedObject,
+    FixResult,
+    InputError,
+    Location,
+    ObjectVerdict,
+    PlanResult,
+    RunResult,
+    SkippedItem,
+    SourceNote,
+    SourceText,
+    Unfixed,
 )
 from kubectl_podsec.paths import format_path
 from kubectl_podsec.suppress import effective_highest
 
 
-def check_result(report, gate: Level, baseline: Optional[BaselineStatus] = None, said: tuple = ()) -> RunResult:
+def check_result(report, gate: Level, baseline: BaselineStatus | None = None, said: tuple = ()) -> RunResult:
     """A scan's Report (with its suppressions applied) as the RunResult the renderers read."""
     return RunResult(
         policy_version=str(report.policy_version), gate=gate,
@@ -92,10 +105,10 @@ class CheckOptions:
     stdin_name: str = "-"
     stdin_is_terminal: bool = False
     config: object = None  # config.Config or None
-    baseline: Optional[str] = None
-    write_baseline: Optional[str] = None
+    baseline: str | None = None
+    write_baseline: str | None = None
     kubectl: object = None  # cluster.Kubectl: reads the cluster and renders kustomizations
-    admission_config: Optional[str] = None
+    admission_config: str | None = None
     jobs: int = 1
 
 
@@ -108,8 +121,8 @@ def refuse_terminal_stdin(specs, stdin_is_terminal: bool, command: str = "check"
 def read_workloads(options: CheckOptions):
     """Read and judge every input: files, a kustomization's rendering, or the cluster. The
     scan.Report; kubectl's warnings are in its `warnings`."""
-    from kubectl_podsec.sources import Problem, Source
     from kubectl_podsec.scan import Report, scan, scan_source
+    from kubectl_podsec.sources import Problem, Source
     from kubectl_podsec.workloads import kinds_for
 
     kinds = kinds_for(options.config)
@@ -137,7 +150,7 @@ def read_workloads(options: CheckOptions):
                         admission=load_admission(options.admission_config), kinds=kinds)
 
 
-def load_admission(path: Optional[str]):
+def load_admission(path: str | None):
     if not path:
         return None
     from kubectl_podsec.admission import AdmissionConfigError, load_admission_config
@@ -322,7 +335,7 @@ class FixOptions:
     specs: tuple
     recursive: bool = False
     stdin_name: str = "-"
-    stdin: Optional[bytes] = None  # what was read from stdin, when a spec is -
+    stdin: bytes | None = None  # what was read from stdin, when a spec is -
     unsafe: bool = False
     dry_run: bool = False
     config: object = None
@@ -395,9 +408,9 @@ class LiveFix:
     """`fix TYPE/NAME`: the fix of one live object, or why there is none."""
 
     errors: tuple = ()  # messages: kubectl's, the object's, or the refusal to print a change
-    result: Optional[FixResult] = None  # its texts hold the object as read and as fixed
-    manifest: Optional[dict] = None  # the object as read, server-set fields stripped
-    note: Optional[str] = None  # a Pod or Job must be recreated to take the fix
+    result: FixResult | None = None  # its texts hold the object as read and as fixed
+    manifest: dict | None = None  # the object as read, server-set fields stripped
+    note: str | None = None  # a Pod or Job must be recreated to take the fix
 
 
 # The API server rejects changes to a Pod's security settings (pod specs are immutable but for
@@ -447,7 +460,7 @@ def _recreate_note(obj: dict) -> str:
             f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")
 
 
-def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> Optional[str]:
+def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> str | None:
     """Why a fix of this live object must not be printed as a change to apply, or None: its
     controller would undo the change (fix the controller), or the server rejects it."""
     from kubectl_podsec.cluster import managing_owner
@@ -482,7 +495,7 @@ class NamespacesResult:
         return self.drift
 
 
-def run_namespaces(kubectl, names: list, version, admission_config: Optional[str] = None) -> NamespacesResult:
+def run_namespaces(kubectl, names: list, version, admission_config: str | None = None) -> NamespacesResult:
     """`namespaces`: each namespace's labels against what runs in it."""
     from kubectl_podsec.live import namespace_summaries
 

@@ -9,9 +9,9 @@ with hostNetwork: true an unset hostPort takes the containerPort.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -68,7 +68,7 @@ class WorkloadKinds:
     def __reduce__(self):  # a mappingproxy does not pickle; its dict does
         return WorkloadKinds, (dict(self.builtin), dict(self.custom), dict(self.config))
 
-    def template_path(self, kind: str, api_version) -> Optional[tuple]:
+    def template_path(self, kind: str, api_version) -> tuple | None:
         """Where the pod of this kind is, or None when the kind carries no pod."""
         return self._all.get((api_group(api_version), kind))
 
@@ -149,7 +149,7 @@ class Located:
 
 
 class PruneError(Exception):
-    def __init__(self, path: tuple, node: Optional[Node], message: str):
+    def __init__(self, path: tuple, node: Node | None, message: str):
         super().__init__(message)
         self.path, self.node, self.message = path, node, message
 
@@ -169,7 +169,7 @@ def _leaf(node: Node, kind: str, path: tuple):
     raise PruneError(path, node, f"{format_path(path)} must be {_LEAF_NAMES[kind]}, not {describe(node)}")
 
 
-def _check_bits(value: int, kind: str, path: tuple, node: Optional[Node], written) -> None:
+def _check_bits(value: int, kind: str, path: tuple, node: Node | None, written) -> None:
     bits = _INT_BITS[kind]
     if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
         raise PruneError(path, node, f"{format_path(path)} must be a {bits}-bit integer, not the number {written}")
@@ -330,7 +330,7 @@ def sync_apparmor(meta: dict, spec: dict) -> None:
         meta["annotations"] = annotations
 
 
-def apply_defaults(kind: str, spec: dict, meta: Optional[dict] = None) -> None:
+def apply_defaults(kind: str, spec: dict, meta: dict | None = None) -> None:
     """The API server defaulting that changes what admission sees (docs/psa-semantics.md 9.1)."""
     if kind == "Pod" and meta is not None:
         sync_apparmor(meta, spec)
@@ -362,7 +362,7 @@ class Workload:
     pod_meta: dict
     pod_spec: dict
     located: Located = field(default_factory=Located)
-    node: Optional[Node] = None  # the object's node, for `fix`
+    node: Node | None = None  # the object's node, for `fix`
     metadata: dict = field(default_factory=dict)  # the object's own metadata
 
 

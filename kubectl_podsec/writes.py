@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple
 
 CHANGED = "changed while fix was running; not written"
 READ_ONLY = "the file is read-only; not written"
@@ -33,8 +33,8 @@ def file_identity(info: os.stat_result, data: bytes) -> FileIdentity:
     return FileIdentity(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, hashlib.sha256(data).hexdigest())
 
 
-def write_atomically(path: str, text: Union[str, bytes], bom: bool = False,
-                     expected: Optional[FileIdentity] = None) -> Optional[str]:
+def write_atomically(path: str, text: str | bytes, bom: bool = False,
+                     expected: FileIdentity | None = None) -> str | None:
     """Write `text` (str: UTF-8, with a BOM when `bom`; bytes: as they are) to `path`; None on
     success, else a one-line reason (to follow "FILE: "), and the file is left as it was.
     `expected` is the identity of what was read: if the file no longer matches it, nothing is
@@ -103,7 +103,7 @@ def _give_owner(temporary: str, info: os.stat_result) -> bool:
     return True
 
 
-def _overwrite(path: str, data: bytes, expected: Optional[FileIdentity], temporary: str) -> tuple:
+def _overwrite(path: str, data: bytes, expected: FileIdentity | None, temporary: str) -> tuple:
     """Put `data` into the existing file (its inode, links, owner and mode stay); called once
     the full new text is safe in `temporary`. If writing fails midway, the old bytes are put
     back; if even that fails, the new text is kept in `temporary` and the reason says so.

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import cli_runner, run_process
+
 from kubectl_podsec import audit
-from kubectl_podsec.usecases import AuditOptions, run_audit
 from kubectl_podsec.checks import ALL_CHECKS
+from kubectl_podsec.usecases import AuditOptions, run_audit
 
 DATA = Path(__file__).parent / "data" / "audit"
 ROTATED = DATA / "audit-2026-12-03T19-29-23.974.log.gz"

@@ -13,9 +13,9 @@ import pytest
 from cli_helpers import TerminalStdin, cli_runner, pod, run_process, write
 
 from kubectl_podsec import cluster
-from kubectl_podsec.reports import terminal as terminal_colour
 from kubectl_podsec.cli import build_parser
 from kubectl_podsec.cluster import Kubectl
+from kubectl_podsec.reports import terminal as terminal_colour
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import copy
 import json
 
 import pytest
-
 from cli_helpers import cli_runner, write
 
 RESTRICTED = {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

@@ -6,14 +6,14 @@ fixture has no violation; a `fail` fixture has at least one, and the aggregated
 """
 
 import pytest
+from cli_helpers import TEMPLATES
+from psa_fixtures import load_records
 
 from kubectl_podsec.checks import NEWEST_VERSION
 from kubectl_podsec.evaluate import evaluate, failures, forbidden_detail
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.sources import Document, Source, documents
 from kubectl_podsec.workloads import Workload, workload_from_node
-from cli_helpers import TEMPLATES
-from psa_fixtures import load_records
 
 # kind -> (apiVersion, the YAML that leads to the pod template, its indentation); None for a Pod
 WRAPPERS = {"Pod": None, **TEMPLATES}

@@ -19,8 +19,8 @@ import pytest
 
 from kubectl_podsec.cli import main
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.sources import Source, load
 from kubectl_podsec.scan import Report, scan_source
+from kubectl_podsec.sources import Source, load
 
 CASES_DIR = Path(__file__).resolve().parent / "fix"
 

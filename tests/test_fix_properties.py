@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 
 from kubectl_podsec.cli import main
 from kubectl_podsec.levels import Level, PolicyVersion
-from kubectl_podsec.sources import Source, load
 from kubectl_podsec.scan import Report, scan_source
+from kubectl_podsec.sources import Source, load
 
 # No shrinking: a failing example is printed as found, in seconds rather than minutes.
 SETTINGS = {"deadline": None, "derandomize": True, "database": None, "print_blob": False,

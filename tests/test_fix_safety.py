@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import FakeStdin, cli_runner, pod, run_process, workload
+
 from kubectl_podsec import writes
 from kubectl_podsec.parallel import default_jobs
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from apiserver_rules import pod_of, rejections
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_fix_properties import SETTINGS, parse, run_fix, streams
 
-from apiserver_rules import pod_of, rejections
 from kubectl_podsec.apivalidation import validation_errors
 from kubectl_podsec.checks import ALL_CHECKS
-from kubectl_podsec.workloads import prune_value, META_SCHEMA, POD_SPEC_SCHEMA
-from test_fix_properties import SETTINGS, parse, run_fix, streams
+from kubectl_podsec.workloads import META_SCHEMA, POD_SPEC_SCHEMA, prune_value
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN_INPUTS = sorted(p for p in (TESTS / "fix").glob("*/input.*"))

@@ -4,7 +4,6 @@ import subprocess
 import urllib.request
 
 import pytest
-
 from kube_replay import RECORDINGS, ReplayServer, SyntheticCluster, kubectl_env
 
 SCENARIOS = sorted(p.name for p in (RECORDINGS / "scenarios").iterdir())

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 
 import pytest
-
 from kube_replay import JSON_HEADERS, SyntheticCluster, status_body
 from test_live import run_against
 

@@ -26,11 +26,9 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pytest
 import yaml
-
 from kube_replay import (
     RECORDINGS,
     WORKLOADS,
@@ -142,7 +140,7 @@ def plugin_env(tmp_path: Path, server_url: str, kubectl: str) -> dict:
     return env
 
 
-def podsec(env: dict, *argv, stdin: Optional[str] = None, timeout: float = 120) -> Run:
+def podsec(env: dict, *argv, stdin: str | None = None, timeout: float = 120) -> Run:
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "kubectl_podsec", *argv], env=env,
                           input=None if stdin is None else stdin.encode(),
@@ -205,7 +203,7 @@ def _namespace_labels() -> dict:
 NAMESPACE_LABELS = _namespace_labels()
 
 
-def label(labels: dict, mode: str) -> Optional[str]:
+def label(labels: dict, mode: str) -> str | None:
     level = labels.get(PSA_PREFIX + mode)
     if level is None:
         return None
@@ -222,7 +220,7 @@ def psa_warnings(record: dict) -> list:
     return found
 
 
-def expected_enforce(ident: tuple) -> Optional[dict]:
+def expected_enforce(ident: tuple) -> dict | None:
     """What the server's verdicts say about the object against its namespace's enforce label:
     {"label", "passes", "detail" (the server's own message for the failure, when it gave one)}."""
     namespace, kind, _ = ident
@@ -551,7 +549,7 @@ class SilentServer:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.connections = []
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
 
     def __enter__(self):
         threading.Thread(target=self._accept, daemon=True).start()

@@ -15,7 +15,6 @@ import time
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-
 from kube_replay import JSON_HEADERS, SyntheticCluster, status_body
 from test_live import assert_clean_failure, plugin_env, podsec, run_against
 

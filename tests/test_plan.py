@@ -8,7 +8,6 @@ import json
 from collections import defaultdict
 
 import pytest
-
 from cli_helpers import cli_runner, write
 from kube_replay import SyntheticCluster, _meta, _pod_spec, _workload
 from test_live import ALL, PSA_PREFIX, RecordedNamespaces, replay, run_against

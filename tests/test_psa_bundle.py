@@ -2,7 +2,6 @@ from collections import Counter
 from pathlib import PurePosixPath
 
 import yaml
-
 from psa_fixtures import load_records
 
 

@@ -12,9 +12,18 @@ import os
 import pytest
 
 from kubectl_podsec.sources import (
-    Document, Notice, Problem, Source, documents, find_sources, helm_templates, load, may_have_aliases,
+    Document,
+    Notice,
+    Problem,
+    Source,
+    documents,
+    find_sources,
+    helm_templates,
+    load,
+    may_have_aliases,
+    parsers,
+    safety,
 )
-from kubectl_podsec.sources import parsers, safety
 
 PARSERS = ["libyaml", "pure"] if parsers.CComposer is not None else ["pure"]
 

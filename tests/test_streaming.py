@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-
 from cli_helpers import REPO, cli_runner, pod, service, workload, write
+
 from kubectl_podsec import parallel
 
 BROKEN = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken: yes\n"

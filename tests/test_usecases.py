@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from cli_helpers import pod, workload, write
 
 from kubectl_podsec.errors import UsageError

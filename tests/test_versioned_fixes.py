@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import cli_runner
+
 from kubectl_podsec.checks import ALL_CHECKS, BY_ID, replaced_by, replaces
 
 PACKAGE = Path(__file__).resolve().parent.parent / "kubectl_podsec"

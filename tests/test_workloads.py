@@ -11,9 +11,23 @@ import yaml
 
 from kubectl_podsec.sources import Source, documents
 from kubectl_podsec.workloads import (
-    DEFAULT_KINDS, META_SCHEMA, POD_SPEC_SCHEMA, Located, PruneError, Skipped, Workload, WorkloadKinds,
-    apply_defaults, kinds_for, prune_node, prune_value, sync_apparmor, workload_from_node, workload_from_value,
+    DEFAULT_KINDS,
+    META_SCHEMA,
+    POD_SPEC_SCHEMA,
+    Located,
+    PruneError,
+    Skipped,
+    Workload,
+    WorkloadKinds,
+    apply_defaults,
+    kinds_for,
+    prune_node,
+    prune_value,
+    sync_apparmor,
+    workload_from_node,
+    workload_from_value,
 )
+
 
 def compose(text: str):
     """The root node as kubectl-podsec reads a file (its own scalar resolution, as Kubernetes')."""

@@ -8,8 +8,7 @@ restricted variant. Results are ordered baseline IDs (bytewise) then restricted 
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Optional
+from functools import cache
 
 from kubectl_podsec.checks import (
     allow_privilege_escalation,
@@ -32,9 +31,18 @@ from kubectl_podsec.checks import (
     sysctls,
     windows_host_process,
 )
+
 # The value types, for the registry's users; the checks themselves import checks.types.
 from kubectl_podsec.checks.types import (  # noqa: F401
-    ALLOWED, Check, CheckFn, CheckResult, Edit, Note, Safety, Unless, VersionedCheck,
+    ALLOWED,
+    Check,
+    CheckFn,
+    CheckResult,
+    Edit,
+    Note,
+    Safety,
+    Unless,
+    VersionedCheck,
 )
 from kubectl_podsec.levels import Level, Version
 
@@ -96,7 +104,7 @@ def validate(checks) -> Version:
 NEWEST_VERSION: Version = validate(ALL_CHECKS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def checks_for(level: Level, version: Version) -> tuple:
     """The (check, variant) pairs that run for `level` at `version`, in result order."""
     active = [(c, c.variant_at(version)) for c in ALL_CHECKS]
@@ -118,12 +126,12 @@ def _overrides(checks) -> dict:
 _REPLACED_BY = _overrides(ALL_CHECKS)
 
 
-def replaced_by(check_id: str) -> Optional[str]:
+def replaced_by(check_id: str) -> str | None:
     """The restricted check that replaces `check_id` at restricted level, if any: its fix
     covers the baseline check's findings too."""
     return _REPLACED_BY.get(check_id)
 
 
-def replaces(check_id: str) -> Optional[str]:
+def replaces(check_id: str) -> str | None:
     """The baseline check that `check_id` replaces at restricted level, if any."""
     return next((baseline for baseline, restricted in _REPLACED_BY.items() if restricted == check_id), None)

@@ -2,7 +2,11 @@
 
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    container_contexts, containers, containers_phrase, is_windows, security_context,
+    container_contexts,
+    containers,
+    containers_phrase,
+    is_windows,
+    security_context,
 )
 from kubectl_podsec.levels import Level, Version
 

@@ -11,8 +11,8 @@ what the manifest leaves unset is, a change or a removal never is. It honours ex
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from kubectl_podsec.checks.types import Edit, Note, Unless
 from kubectl_podsec.paths import format_path

@@ -1,7 +1,7 @@
 """The procMount_restricted control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import Check, Safety, VersionedCheck
 from kubectl_podsec.checks.proc_mount import check_proc_mount, fix
+from kubectl_podsec.checks.types import Check, Safety, VersionedCheck
 from kubectl_podsec.levels import Level, Version
 
 SUMMARY = "v1.35+; replaces procMount"

@@ -2,7 +2,12 @@
 
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
-    container_contexts, containers, containers_phrase, join_quote, pluralize, pod_security_context,
+    container_contexts,
+    containers,
+    containers_phrase,
+    join_quote,
+    pluralize,
+    pod_security_context,
     security_context,
 )
 from kubectl_podsec.levels import Level, Version

@@ -2,8 +2,14 @@
 
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import (
-    container_contexts, containers, containers_phrase, go_quote, join_quote, pluralize,
-    pod_security_context, security_context,
+    container_contexts,
+    containers,
+    containers_phrase,
+    go_quote,
+    join_quote,
+    pluralize,
+    pod_security_context,
+    security_context,
 )
 from kubectl_podsec.levels import Level, Version
 

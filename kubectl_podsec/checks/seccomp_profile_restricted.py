@@ -1,10 +1,16 @@
 """The seccompProfile_restricted control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.seccomp_profile_baseline import (
-    ALLOWED_TYPES, POD_ANNOTATION, RUNTIME_DEFAULT, explicit_bad_setters, explicit_result, fix_explicit_types,
-    profile_for_annotation, set_profile,
+    ALLOWED_TYPES,
+    POD_ANNOTATION,
+    RUNTIME_DEFAULT,
+    explicit_bad_setters,
+    explicit_result,
+    fix_explicit_types,
+    profile_for_annotation,
+    set_profile,
 )
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import containers_phrase, is_windows
 from kubectl_podsec.levels import Level, Version
 

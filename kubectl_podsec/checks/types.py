@@ -7,8 +7,9 @@ these types and `checks/util.py`: the registry imports the checks, never the rev
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 from kubectl_podsec.levels import Level, Version
 
@@ -86,7 +87,7 @@ class VersionedCheck:
     override_check_ids: tuple = ()
     # The fix that goes with this variant's rules (an allowed list that grows with the
     # version); None: the check's own fix, which holds for every version.
-    fix: Optional[FixFn] = field(default=None, compare=False)
+    fix: FixFn | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Check:
     fix_safety: Safety = Safety.NEVER
     # What applying the fix can break at run time: what a reviewer should test.
     fix_risk: str = ""
-    fix: Optional[FixFn] = field(default=None, compare=False)
+    fix: FixFn | None = field(default=None, compare=False)
 
     @property
     def title(self) -> str:
@@ -118,14 +119,14 @@ class Check:
         """The whole text, as `explain` prints it."""
         return "\n\n".join(p for p in (self.title, self.standard, self.fix_paragraph) if p)
 
-    def variant_at(self, version: Version) -> Optional[VersionedCheck]:
+    def variant_at(self, version: Version) -> VersionedCheck | None:
         active = None
         for variant in self.versions:
             if variant.minimum_version <= version:
                 active = variant
         return active
 
-    def fix_at(self, version: Optional[Version]) -> Optional[FixFn]:
+    def fix_at(self, version: Version | None) -> FixFn | None:
         """The fix for `version`'s rules (the newest variant's when no version is given)."""
         variant = self.versions[-1] if version is None else self.variant_at(version)
         return (variant.fix if variant is not None else None) or self.fix

@@ -8,7 +8,7 @@ e.g. ``("spec", "containers", 0, "securityContext", "privileged")``.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -38,7 +37,7 @@ class Splice:
 class PathStep:
     """One step of a path as found in the document."""
     parent: Node  # the mapping or sequence stepped into
-    key: Optional[Node]  # the key node; None in a sequence
+    key: Node | None  # the key node; None in a sequence
     node: Node  # the value or item the step leads to
 
 
@@ -50,8 +49,8 @@ class Insert:
     kind: str
     depth: int  # steps above the place: at one offset, deeper text goes first
     step: int  # the indentation step around the place
-    mapping: Optional[MappingNode] = None
-    null_field: Optional[PathStep] = None
+    mapping: MappingNode | None = None
+    null_field: PathStep | None = None
     new_keys: dict = field(default_factory=dict)  # nested, e.g. {"securityContext": {"runAsUser": 1000}}
     value: object = None
 
@@ -355,7 +354,7 @@ class Patcher:
                 lines.append(f"{pad}{key}: {self._scalar(value, '', False)}")
         return lines
 
-    def _flow_entries(self, tree: dict, json_style: bool, column: Optional[int], step: int,
+    def _flow_entries(self, tree: dict, json_style: bool, column: int | None, step: int,
                       compact: bool = False) -> str:
         comma, colon = (",", ":") if compact else (", ", ": ")
 

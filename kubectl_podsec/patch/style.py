@@ -4,7 +4,6 @@ indentation step, flush or indented sequences, JSON and minified JSON."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -49,7 +48,7 @@ def is_compact(text: str, mapping: MappingNode) -> bool:
     return text[key.end_mark.index:value.start_mark.index] == ":"
 
 
-def dash_column(text: str, item: Node) -> Optional[int]:
+def dash_column(text: str, item: Node) -> int | None:
     line_start = text.rfind("\n", 0, item.start_mark.index) + 1
     dash = text.rfind("-", line_start, item.start_mark.index)
     return None if dash < 0 else dash - line_start

@@ -9,7 +9,6 @@ case's output, GitHub gets a notice instead of an error.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from kubectl_podsec.model import Finding, ObjectVerdict
 
@@ -24,12 +23,12 @@ def suppression_note(finding: Finding) -> str:
     return f"suppressed by {suppressed.by}" + (f": {suppressed.reason}" if suppressed.reason else "")
 
 
-def has_file(source: str, document: Optional[int] = 0) -> bool:
+def has_file(source: str, document: int | None = 0) -> bool:
     # A live object has no document index; its source is a label, not a path.
     return source not in NO_FILE_SOURCES and document is not None
 
 
-def relative_path(source: str, root: str) -> Optional[str]:
+def relative_path(source: str, root: str) -> str | None:
     """`source` relative to `root` with forward slashes, or None when it lies outside."""
     try:
         relative = os.path.relpath(os.path.abspath(source), os.path.abspath(root))
@@ -50,7 +49,7 @@ def object_title(obj: ObjectVerdict) -> str:
     return f"{obj.kind}/{obj.name}{namespace}{template}"
 
 
-def position(obj: ObjectVerdict, finding: Optional[Finding]) -> tuple:
+def position(obj: ObjectVerdict, finding: Finding | None) -> tuple:
     """(line, column) of the finding, else of its object; (None, None) when unknown."""
     if finding is not None and finding.first.line is not None:
         return finding.first.line, finding.first.column

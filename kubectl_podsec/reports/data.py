@@ -4,7 +4,7 @@ later formats extend it but never break it."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from kubectl_podsec.model import InputError, ObjectVerdict, RunResult
 

@@ -8,13 +8,16 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Optional
 from urllib.parse import quote
 
 from kubectl_podsec import __version__
 from kubectl_podsec.model import NOWHERE, Finding, InputError, ObjectVerdict, RunResult
 from kubectl_podsec.reports.common import (
-    KUSTOMIZE_PREFIX, has_file, object_title, relative_path, suppression_note,
+    KUSTOMIZE_PREFIX,
+    has_file,
+    object_title,
+    relative_path,
+    suppression_note,
 )
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -118,7 +121,7 @@ def _logical_location(obj: ObjectVerdict) -> dict:
             "fullyQualifiedName": f"{qualified}{obj.kind}/{obj.name}", "kind": "resource"}
 
 
-def sarif_result(obj: ObjectVerdict, finding: Finding, rule_index: Optional[int], root: str) -> dict:
+def sarif_result(obj: ObjectVerdict, finding: Finding, rule_index: int | None, root: str) -> dict:
     message = f"{object_title(obj)}: {finding.reason}: {finding.detail}"
     if has_file(obj.source, obj.document):
         located = []

@@ -3,7 +3,7 @@ past a document that does not parse to the next `---`, as kubectl does."""
 
 from __future__ import annotations
 
-from typing import Iterator, Union
+from collections.abc import Iterator
 
 import yaml
 from yaml.nodes import Node
@@ -11,13 +11,20 @@ from yaml.nodes import Node
 from kubectl_podsec.sources import parsers
 from kubectl_podsec.sources.parsers import MAX_DEPTH, SEPARATOR_RE, PureComposer, yaml_message
 from kubectl_podsec.sources.safety import (
-    alias_problem, child_nodes, depth_problem, join_pairs, json_surrogates, key_problem, may_be_too_deep,
-    unprintable_at, unprintable_error,
+    alias_problem,
+    child_nodes,
+    depth_problem,
+    join_pairs,
+    json_surrogates,
+    key_problem,
+    may_be_too_deep,
+    unprintable_at,
+    unprintable_error,
 )
 from kubectl_podsec.sources.types import Document, Problem, Source
 
 
-def documents(source: Source) -> Iterator[Union[Document, Problem]]:
+def documents(source: Source) -> Iterator[Document | Problem]:
     """Every document of the source with its node tree. A document that does not parse is a
     Problem; reading resumes at the next `---` line, where kubectl's own reader splits too."""
     text, pairs = json_surrogates(source.text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from typing import Iterator, Optional, Union
+from collections.abc import Iterator
 
 from kubectl_podsec.sources.types import Notice, Problem, Source
 
@@ -16,7 +16,7 @@ _BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def find_sources(specs: list, recursive: bool) -> Iterator[Union[Source, Problem, Notice]]:
+def find_sources(specs: list, recursive: bool) -> Iterator[Source | Problem | Notice]:
     """Files named by -f and positional arguments: a directory gives its .yaml, .yml and
     .json files (recursively with -R), in name order, and a Notice for each of those names
     that is no regular file. A path named explicitly is read whatever it is (a FIFO,
@@ -36,7 +36,7 @@ def find_sources(specs: list, recursive: bool) -> Iterator[Union[Source, Problem
             yield Source(spec, spec)
 
 
-def _walk(directory: str, recursive: bool, active: set) -> Iterator[Union[Source, Problem, Notice]]:
+def _walk(directory: str, recursive: bool, active: set) -> Iterator[Source | Problem | Notice]:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as error:
@@ -76,7 +76,7 @@ def _os_message(error: OSError) -> str:
     return (error.strerror or str(error)).lower() if error.strerror else str(error)
 
 
-def load(source: Source, stdin=None, identify: bool = False) -> Optional[Problem]:
+def load(source: Source, stdin=None, identify: bool = False) -> Problem | None:
     """Fill `source.text`; a Problem when it cannot be read or is not UTF-8 text (or
     UTF-16/UTF-32 with a byte-order mark). With `identify`, also `source.identity` of a
     regular file, for writing it back safely."""
@@ -112,7 +112,7 @@ def load(source: Source, stdin=None, identify: bool = False) -> Optional[Problem
     return None
 
 
-def _decode_wide(source: Source, data: bytes) -> Optional[Problem]:
+def _decode_wide(source: Source, data: bytes) -> Problem | None:
     """UTF-16 or UTF-32 after a BOM (what Windows PowerShell's `>` writes): kubectl reads
     these too. Positions count characters, as for UTF-8."""
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from typing import Optional
 
 import yaml
 import yaml.scanner
@@ -83,7 +82,7 @@ def _walk_nodes(root: Node):
             stack.extend(child_nodes(node))
 
 
-def unprintable_at(text: str) -> Optional[int]:
+def unprintable_at(text: str) -> int | None:
     """Where the first character is that YAML does not allow (a BOM only at the start)."""
     start = 1 if text.startswith("\ufeff") else 0
     found = [at for at in (text.find(c, start) for c in _ASCII_UNPRINTABLE) if at >= 0]
@@ -115,7 +114,7 @@ def may_be_too_deep(text: str, start: int, end: int) -> bool:
 
 
 def depth_problem(source: Source, text: str, start: int, end: int, line: int, index: int,
-                   composer=None) -> Optional[Problem]:
+                   composer=None) -> Problem | None:
     """Count the real depth from the event stream (which does not recurse)."""
     depth = 0
     try:
@@ -135,7 +134,7 @@ def depth_problem(source: Source, text: str, start: int, end: int, line: int, in
     return None
 
 
-def key_problem(root: Node, source: Source, index: int) -> Optional[Problem]:
+def key_problem(root: Node, source: Source, index: int) -> Problem | None:
     """Duplicate keys anywhere in the document: the API server rejects them, and a reader
     that keeps one of two `hostNetwork:` keys could be fooled."""
     stack, seen = [root], set()
@@ -164,7 +163,7 @@ def key_problem(root: Node, source: Source, index: int) -> Optional[Problem]:
     return None
 
 
-def may_have_aliases(text: str, start: int = 0, end: Optional[int] = None) -> bool:
+def may_have_aliases(text: str, start: int = 0, end: int | None = None) -> bool:
     """A cheap, conservative test: false means the text between start and end surely has
     no alias (a `*name` token where a node may start)."""
     end = len(text) if end is None else end
@@ -180,7 +179,7 @@ def may_have_aliases(text: str, start: int = 0, end: Optional[int] = None) -> bo
     return False
 
 
-def alias_problem(root: Node, source: Source, index: int) -> Optional[Problem]:
+def alias_problem(root: Node, source: Source, index: int) -> Problem | None:
     """go-yaml v2 refuses documents whose aliases expand far beyond their size (billion
     laughs), and recursive aliases; so do we. Aliased nodes are shared in the composed
     graph, so counting is linear in the document's size."""

@@ -4,7 +4,6 @@ that name a place in them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from yaml.nodes import Node
 
@@ -14,10 +13,10 @@ from kubectl_podsec.paths import file_location
 @dataclass(frozen=True)
 class Problem:
     source: str
-    line: Optional[int]
-    column: Optional[int]
+    line: int | None
+    column: int | None
     message: str
-    document: Optional[int] = None
+    document: int | None = None
 
     def __str__(self) -> str:
         return f"{file_location(self.source, self.line, self.column)}: {self.message}"
@@ -36,11 +35,11 @@ class Notice:
 @dataclass
 class Source:
     name: str  # as given or found; "-" for stdin
-    path: Optional[str]  # None for stdin
+    path: str | None  # None for stdin
     text: str = ""
     bom: bool = False
     encoding: str = "utf-8"  # of the bytes read; UTF-16 and UTF-32 only with a BOM
-    identity: Optional[tuple] = None  # of the file as read: fix writes only if it is unchanged
+    identity: tuple | None = None  # of the file as read: fix writes only if it is unchanged
 
     def encode(self, text: str) -> bytes:
         """`text` as the source's bytes were: the same encoding and BOM, so that `fix`
