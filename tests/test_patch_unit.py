@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import yaml
 
 from kubectl_podsec.patch import Insert, Patcher, Refused, Splice, Style, apply_splices, detect_style, shared_nodes
 from kubectl_podsec.patch.text import line_end, line_start, render_scalar, runs
@@ -208,6 +209,63 @@ def test_remove_items_from_a_flow_sequence(indices, expected):
 ])
 def test_remove_a_key_at_the_start_middle_and_end_keeps_comments(key, expected):
     assert patched("a: 1\nb: 2  # why b\nc: 3\n", ("remove", (key,))) == expected
+
+
+def crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+# A removal takes the lines of the removed nodes and nothing else: a comment line among them
+# stays byte for byte (its indentation and line break, LF or CRLF), a comment after a removed
+# value gets a line of its own at the removed key's (or dash's) column, and a `#` inside a
+# scalar is no comment. The first case is the one test_fix_properties.py found: a `# c40 note`
+# line inside `capabilities.add` was re-indented when --unsafe-fixes removed the list.
+@pytest.mark.parametrize("text, edit, expected", [
+    ("c:\n  add:\n  - A\n# c40 note\n  - B\n  drop: [ALL]\n", ("remove", ("c", "add")),
+     "c:\n# c40 note\n  drop: [ALL]\n"),
+    ("c:\n  add:\n  - A\n      # deeper\n  - B\n  drop: [ALL]\n", ("remove", ("c", "add")),
+     "c:\n      # deeper\n  drop: [ALL]\n"),
+    ("c:\n  add:\n  - A\n  # at the key\n  - B\n  drop: [ALL]\n", ("remove", ("c", "add")),
+     "c:\n  # at the key\n  drop: [ALL]\n"),
+    # a trailing comment after a quoted value was taken for part of the string and lost
+    ('c:\n  add:\n  - "A"  # why A\n  drop: [ALL]\n', ("remove", ("c", "add")),
+     "c:\n  # why A\n  drop: [ALL]\n"),
+    ("c:\n  add:\n  - \"A # text\"\n  - 'B #text'\n  - |\n    # script\n  drop: [ALL]\n", ("remove", ("c", "add")),
+     "c:\n  drop: [ALL]\n"),
+    # comments between removed items, after the last removed item, before a kept item
+    ("l:\n- a\n# between\n- b\n- c\n", ("remove_items", ("l",), (0, 1)), "l:\n# between\n- c\n"),
+    ("l:\n- a\n  # after a\n- b\n- c\n", ("remove_items", ("l",), (0,)), "l:\n  # after a\n- b\n- c\n"),
+    ("l:\n- a\n- b\n# after b\nz: 1\n", ("remove_items", ("l",), (1,)), "l:\n- a\n# after b\nz: 1\n"),
+    ("l:\n- a  # why a\n- b  # why b\n- c\n", ("remove_items", ("l",), (0, 2)), "l:\n# why a\n- b  # why b\n"),
+    # flow collections over several lines: a comment keeps the blanks before it and its line
+    ("l: [a,  # why a\n  # about b\n  b, c]\n", ("remove_items", ("l",), (0,)),
+     "l: [  # why a\n  # about b\n  b, c]\n"),
+    ("l: [a,  # why a\n  b]\n", ("remove_items", ("l",), (1,)), "l: [a  # why a\n  ]\n"),
+    ("p: {hostPort: 80,  # why\n  containerPort: 80}\n", ("remove", ("p", "hostPort")),
+     "p: {  # why\n  containerPort: 80}\n"),
+    # the first key of a list item, on the dash's line
+    ("p:\n- hostPort: 80  # why\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
+     "p:\n-   # why\n  containerPort: 80\n"),
+    # the last line has no line break: the removal takes the one before it, and so do the comments
+    ("a: 1\nb:\n- x\n  # n\n- y  # t", ("remove", ("b",)), "a: 1\n  # n\n# t"),
+])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_removal_keeps_every_comment_where_it_was(text, edit, expected, newline):
+    if newline == "\r\n":
+        text, expected = crlf(text), crlf(expected)
+    out = patched(text, edit)
+    assert out == expected
+    # what stays is the document without the removed setting
+    before = yaml.safe_load(text)
+    node = before
+    *parents, last = edit[1]
+    for part in parents:
+        node = node[part]
+    if edit[0] == "remove":
+        del node[last]
+    else:
+        node[last] = [item for i, item in enumerate(node[last]) if i not in edit[2]]
+    assert yaml.safe_load(out) == before
 
 
 # -- refusals ---------------------------------------------------------------------------

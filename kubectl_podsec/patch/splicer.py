@@ -9,16 +9,13 @@ style of the document, flow style inside flow collections, JSON inside JSON.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.patch.style import Style, dash_column, is_compact
-from kubectl_podsec.patch.text import line_end, line_start, render_scalar, runs
+from kubectl_podsec.patch.text import comments_in, line_break_after, line_end, line_start, render_scalar, runs
 from kubectl_podsec.yamlnodes import has_merge, is_null
-
-_COMMENT_RE = re.compile(r"(?:^|\s)(#.*?)\s*$")
 
 
 class Refused(Exception):
@@ -183,7 +180,8 @@ class Patcher:
         pairs = mapping.value
         index = next(i for i, (k, _) in enumerate(pairs) if k is key)
         start, end = self._entry_range(mapping, list(pairs), index, index, key.start_mark.index)
-        self.splices.append(Splice(start, end, self._kept_comments(start, end, key.start_mark.column)))
+        kept = self._kept_comments(start, end, key.start_mark.column, (key, chain[-1].node))
+        self.splices.append(Splice(start, end, kept))
 
     def remove_items(self, path: tuple, indices: tuple) -> None:
         chain = self._walk(path)
@@ -199,20 +197,47 @@ class Patcher:
                 start = self._line_start(start) + (dash or 0)
             span_start, span_end = self._entry_range(sequence, items, first, last, start)
             column = start_node.start_mark.column if sequence.flow_style else (dash or 0)
-            self.splices.append(Splice(span_start, span_end, self._kept_comments(span_start, span_end, column)))
+            kept = self._kept_comments(span_start, span_end, column, sequence.value[first:last + 1])
+            self.splices.append(Splice(span_start, span_end, kept))
 
-    def _kept_comments(self, start: int, end: int, column: int) -> str:
-        """The comments in text that a removal takes away, as comment lines to leave in its
-        place: only the settings go, never what someone wrote about them."""
-        removed = self.text[start:end]
-        if "#" not in removed or not removed.endswith("\n") or start != self._line_start(start):
-            return ""  # only whole lines carry comments of their own
+    def _kept_comments(self, start: int, end: int, column: int, nodes) -> str:
+        """What a removal of text[start:end] (the text of `nodes`) leaves in its place: its
+        comments. Only the settings go, never what someone wrote about them, and a comment
+        line stays byte for byte (indentation and line break), wherever it is indented; a
+        comment after a removed value gets a line of its own at `column`."""
+        text = self.text
+        found = comments_in(text, start, end, _scalar_spans(nodes))
+        if not found:
+            return ""
+        if end == len(text) and text[start] in "\r\n":
+            # The last line has no line break and the range took the one before it: each
+            # kept line takes the break before it.
+            return "".join(_break_before(text, self._line_start(at)) + self._comment_line(at, stop, column)
+                           for at, stop in found)
+        if start == self._line_start(start) and (end == len(text) or text[end - 1] == "\n"):
+            return "".join(self._comment_line(at, stop, column) + line_break_after(text, at) for at, stop in found)
+        # Part of a line: flow collections, or the first key of a list item. Each comment
+        # stays with the blanks before it and its line break; the next line keeps its
+        # indentation.
         kept = []
-        for line in removed.splitlines():
-            match = _COMMENT_RE.search(line)
-            if match and not any(quote in line[:match.start()] for quote in "\"'"):
-                kept.append(" " * column + match.group(1) + self.style.newline)
+        for at, stop in found:
+            blanks = at
+            while blanks > start and text[blanks - 1] in " \t":
+                blanks -= 1
+            brk = line_break_after(text, at)
+            kept.append(text[blanks:stop] + (brk if stop + len(brk) <= end else ""))
+        last_line = self._line_start(end)
+        if last_line > start and kept[-1].endswith("\n"):
+            indent = text[last_line:end]
+            kept.append(indent[:len(indent) - len(indent.lstrip(" \t"))])
         return "".join(kept)
+
+    def _comment_line(self, at: int, stop: int, column: int) -> str:
+        """The comment at text[at:stop] as a line: the whole line when it holds nothing else."""
+        line = self._line_start(at)
+        if self.text[line:at].strip(" \t") == "":
+            return self.text[line:stop]
+        return " " * column + self.text[at:stop]
 
     # -- rendering ----------------------------------------------------------------------
     def finish(self) -> list:
@@ -459,6 +484,28 @@ class Patcher:
         if last + 1 < len(entries):
             return start, entry_start(last + 1)
         raise Refused("removing the only key of a list item would leave an empty item; edit it by hand")
+
+
+def _scalar_spans(nodes) -> list:
+    """(start, end) of the text of every scalar in `nodes`: a `#` there is no comment."""
+    spans, stack, seen = [], list(nodes), set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        else:
+            spans.append((node.start_mark.index, node.end_mark.index))
+    return spans
+
+
+def _break_before(text: str, line: int) -> str:
+    """The line break that ends the line before the one starting at `line`."""
+    return "\r\n" if text[line - 2:line] == "\r\n" else "\n"
 
 
 def apply_splices(text: str, splices: list) -> str:

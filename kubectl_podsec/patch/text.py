@@ -47,3 +47,28 @@ def runs(indices: list):
         else:
             found.append([index, index])
     return [tuple(run) for run in found]
+
+
+def comments_in(text: str, start: int, end: int, scalars: list) -> list:
+    """(where it starts, where it ends) of each comment in text[start:end]: a `#` after a
+    blank or a line break that no scalar's text (start, end) holds, to the end of its line."""
+    found, at = [], start
+    while True:
+        at = text.find("#", at, end)
+        if at < 0:
+            return found
+        inside = next((stop for first, stop in scalars if first <= at < stop), None)
+        if inside is not None:
+            at = inside
+        elif at > 0 and text[at - 1] not in " \t\r\n":
+            at += 1
+        else:
+            stop = line_end(text, at)
+            found.append((at, stop))
+            at = stop
+
+
+def line_break_after(text: str, index: int) -> str:
+    """The line break that ends the line holding `index` ("" at the end of the text)."""
+    end = line_end(text, index)
+    return text[end:end + 2] if text.startswith("\r\n", end) else text[end:end + 1]
