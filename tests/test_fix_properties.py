@@ -27,6 +27,7 @@ import json
 import re
 import sys
 
+import pytest
 import yaml
 from deepdiff import DeepDiff
 from hypothesis import HealthCheck, Phase, given, settings
@@ -248,9 +249,11 @@ def workload(draw, clean: bool):
 
 
 class Renderer:
-    def __init__(self, rnd, indent: int, flush: bool, flow_chance: float, quote_chance: float, clean: bool):
+    def __init__(self, rnd, indent: int, flush: bool, flow_chance: float, quote_chance: float, clean: bool,
+                 comment_chance: float = 0.15, deeper_comments: bool = False):
         self.rnd, self.indent, self.flush = rnd, indent, flush
         self.flow_chance, self.quote_chance, self.clean = flow_chance, quote_chance, clean
+        self.comment_chance, self.deeper_comments = comment_chance, deeper_comments
         self.lines: list = []  # (text, comment allowed)
 
     def scalar(self, value) -> str:
@@ -329,19 +332,23 @@ class Renderer:
 
     def comments(self, counter: list) -> list:
         """Comment lines before some lines, and after the values of others."""
-        out = []
+        out, after_scalar = [], False
         for text, trailing_ok in self.lines:
             inside_scalar = trailing_ok is None
-            if not inside_scalar and self.rnd.random() < 0.15:
+            if not inside_scalar and self.rnd.random() < self.comment_chance:
                 counter[0] += 1
                 column = len(text) - len(text.lstrip(" ")) if text.strip() else 0
-                out.append(" " * self.rnd.choice([column, 0]) + f"# c{counter[0]} note")
+                columns = [column, 0]
+                if self.deeper_comments and not after_scalar:  # deeper, it would be a line of the scalar
+                    columns.append(column + 2 + self.indent)
+                out.append(" " * self.rnd.choice(columns) + f"# c{counter[0]} note")
             if trailing_ok and self.clean and REMOVABLE_LINE.search(text):
                 trailing_ok = False  # the comment would go with the line (see test_full_generator)
-            if trailing_ok and self.rnd.random() < 0.15:
+            if trailing_ok and self.rnd.random() < self.comment_chance:
                 counter[0] += 1
                 text += self.rnd.choice([" ", "  "]) + f"# c{counter[0]} trailing"
             out.append(text)
+            after_scalar = inside_scalar
         return out
 
 
@@ -385,6 +392,45 @@ def streams(draw, clean: bool = True):
     if crlf:
         text = text.replace("\n", "\r\n")
     return ("\ufeff" if bom else "").encode() + text.encode("utf-8"), objects
+
+
+@st.composite
+def removal_streams(draw):
+    """Pods that --unsafe-fixes takes lines out of (block `add` lists, `hostPort`, `runAsUser:
+    0`, sometimes the first key of a list item or the last line of the file), with comments
+    between and after those lines at their own column, column 0 and deeper, after quoted and
+    plain values, LF or CRLF: the shapes in which a removal moved or lost comments (see
+    test_patch_unit.py), dense enough that a few dozen examples meet each of them."""
+    containers = []
+    for name in draw(st.lists(NAMES, unique=True, min_size=1, max_size=2)):
+        capabilities = {"add": draw(st.sampled_from([["SYS_ADMIN"], ["NET_ADMIN", "CHOWN"],
+                                                      ["SYS_ADMIN", "NET_RAW", "CHOWN"], ["NET_BIND_SERVICE", "SYS_ADMIN"]]))}
+        if draw(st.booleans()):
+            capabilities["drop"] = ["ALL"]
+        security = {"capabilities": capabilities}
+        if draw(st.booleans()):
+            security["runAsUser"] = 0
+        c = {"name": name, "image": "nginx", "securityContext": shuffled(draw, security)}
+        if draw(st.booleans()):
+            c["ports"] = [shuffled(draw, {"containerPort": n, "hostPort": n}) for n in (80, 443)]
+        order = draw(st.permutations(list(c)[1:]))
+        containers.append({key: c[key] for key in ["name", *order]})
+    spec: dict = {"containers": containers}
+    if draw(st.booleans()):
+        spec["securityContext"] = {"runAsUser": 0}
+    spec = {key: spec[key] for key in draw(st.permutations(list(spec)))}
+    if draw(st.booleans()):
+        spec["terminationGracePeriodSeconds"] = 30
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+    renderer = Renderer(draw(st.randoms(use_true_random=True)), indent=draw(st.sampled_from([2, 4])),
+                        flush=draw(st.booleans()), flow_chance=draw(st.sampled_from([0.0, 0.3])),
+                        quote_chance=draw(st.sampled_from([0.0, 1.0])), clean=False, comment_chance=0.5,
+                        deeper_comments=True)
+    renderer.mapping(obj, 0)
+    text = "\n".join(renderer.comments([0])) + ("\n" if draw(st.booleans()) else "")
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    return text.encode(), [obj]
 
 
 # --- running and judging --------------------------------------------------------------------------
@@ -533,6 +579,37 @@ def test_full_generator():
         check_fix(data, unsafe=True)
 
     inner()
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(removal_streams())
+def test_unsafe_removals_keep_every_comment(stream):
+    data, _ = stream
+    check_fix(data, unsafe=True)
+
+
+# The streams the generators found tool bugs in, cut down; each in LF and CRLF. A comment line
+# inside a removed `add` list was re-indented; a trailing comment after a quoted value on a
+# removed line was lost.
+FOUND = [
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: nginx\n"
+    "    securityContext:\n      capabilities:\n        add:\n        - NET_ADMIN\n# c40 note\n        - CHOWN\n"
+    "        drop: [ALL]\n  terminationGracePeriodSeconds: 30\n",
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: nginx\n"
+    "    securityContext:\n      capabilities:\n        add:\n        - \"SYS_ADMIN\"  # c17 trailing\n"
+    "      privileged: false\n",
+]
+
+
+@pytest.mark.parametrize("text", FOUND)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_streams_found_by_the_generators(text, newline):
+    data = text.replace("\n", newline).encode()
+    check_fix(data, unsafe=False)
+    check_fix(data, unsafe=True)
+    _, out, _ = run_fix(data, "--unsafe-fixes")
+    assert b"# c" in out and all(line in out.decode().splitlines(keepends=True)
+                                 for line in data.decode().splitlines(keepends=True) if line.startswith("# c"))
 
 
 def test_generator_renders_what_it_generated():

@@ -246,6 +246,11 @@ def crlf(text: str) -> str:
     # the first key of a list item, on the dash's line
     ("p:\n- hostPort: 80  # why\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
      "p:\n-   # why\n  containerPort: 80\n"),
+    ("p:\n- hostPort: 80\n# note\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
+     "p:\n- \n# note\n  containerPort: 80\n"),
+    ("p:\n  - hostPort: 80  # why\n      # more\n    containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
+     "p:\n  -   # why\n      # more\n    containerPort: 80\n"),
+    ("l: [a,  # c1\n  b,  # c2\n  c]\n", ("remove_items", ("l",), (0, 1)), "l: [  # c1\n  # c2\n  c]\n"),
     # the last line has no line break: the removal takes the one before it, and so do the comments
     ("a: 1\nb:\n- x\n  # n\n- y  # t", ("remove", ("b",)), "a: 1\n  # n\n# t"),
 ])

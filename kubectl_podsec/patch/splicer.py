@@ -216,21 +216,24 @@ class Patcher:
                            for at, stop in found)
         if start == self._line_start(start) and (end == len(text) or text[end - 1] == "\n"):
             return "".join(self._comment_line(at, stop, column) + line_break_after(text, at) for at, stop in found)
-        # Part of a line: flow collections, or the first key of a list item. Each comment
-        # stays with the blanks before it and its line break; the next line keeps its
-        # indentation.
-        kept = []
+        # Part of a line: flow collections, or the first key of a list item. A comment line
+        # stays a line; a comment after a removed value stays with the blanks before it; the
+        # line after the last comment keeps its indentation.
+        kept = ""
         for at, stop in found:
-            blanks = at
-            while blanks > start and text[blanks - 1] in " \t":
-                blanks -= 1
-            brk = line_break_after(text, at)
-            kept.append(text[blanks:stop] + (brk if stop + len(brk) <= end else ""))
+            line = self._line_start(at)
+            if line > start and text[line:at].strip(" \t") == "":
+                kept += _break_before(text, line) + text[line:stop]
+            else:
+                blanks = at
+                while blanks > start and text[blanks - 1] in " \t":
+                    blanks -= 1
+                kept += (_break_before(text, line) if kept else "") + text[blanks:stop]
         last_line = self._line_start(end)
-        if last_line > start and kept[-1].endswith("\n"):
+        if last_line > found[-1][1]:
             indent = text[last_line:end]
-            kept.append(indent[:len(indent) - len(indent.lstrip(" \t"))])
-        return "".join(kept)
+            kept += line_break_after(text, found[-1][0]) + indent[:len(indent) - len(indent.lstrip(" \t"))]
+        return kept
 
     def _comment_line(self, at: int, stop: int, column: int) -> str:
         """The comment at text[at:stop] as a line: the whole line when it holds nothing else."""
