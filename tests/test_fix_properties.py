@@ -13,11 +13,12 @@ For every generated stream, safe fixes and `--unsafe-fixes`:
 - with --unsafe-fixes every workload passes restricted unless it has a hostPath volume;
 - Windows pods get no Linux-only field.
 
-`streams(clean=True)` steers around tool bugs (see the xfail files in tests/fix): a pod spec
-never ends in a line --unsafe-fixes removes or in a block scalar, no trailing comment sits on
-a line --unsafe-fixes removes, and `add` lists (which it may remove whole, with any comment
-line between their items) are flow style. `test_full_generator` drops those guards and is expected to
-fail until they are fixed.
+`streams(clean=True)` steers around a past tool bug (tests/fix/unsafe-flow-and-last-line): a
+pod spec never ends in a line --unsafe-fixes removes or in a block scalar;
+`test_full_generator` drops that guard. Comments in and after lines --unsafe-fixes removes
+(block `add` lists, trailing comments) are in every stream; `removal_streams` draws them
+densely, so that its few derandomized examples meet each shape that once moved or lost a
+comment (every run draws the same examples: `derandomize`, and seeded randoms).
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ KINDS = {  # kind: (apiVersion, path from the object to the pod template, or Non
 UNSAFE_REMOVALS = {"hostPort", "host"}
 UNSAFE_CHANGES = {"hostNetwork", "hostPID", "hostIPC"}
 LINUX_ONLY = {"allowPrivilegeEscalation", "capabilities", "seccompProfile"}
-# Lines --unsafe-fixes may delete whole; a trailing comment on them goes too.
-REMOVABLE_LINE = re.compile(r"\b(hostPort|runAsUser|add):( |$)")
 
 
 # --- the document model ---------------------------------------------------------------------
@@ -249,10 +248,10 @@ def workload(draw, clean: bool):
 
 
 class Renderer:
-    def __init__(self, rnd, indent: int, flush: bool, flow_chance: float, quote_chance: float, clean: bool,
+    def __init__(self, rnd, indent: int, flush: bool, flow_chance: float, quote_chance: float,
                  comment_chance: float = 0.15, deeper_comments: bool = False):
         self.rnd, self.indent, self.flush = rnd, indent, flush
-        self.flow_chance, self.quote_chance, self.clean = flow_chance, quote_chance, clean
+        self.flow_chance, self.quote_chance = flow_chance, quote_chance
         self.comment_chance, self.deeper_comments = comment_chance, deeper_comments
         self.lines: list = []  # (text, comment allowed)
 
@@ -285,8 +284,6 @@ class Renderer:
     def wants_flow(self, key: str, value) -> bool:
         if isinstance(value, (Flow, FlowList)) or not value:
             return True
-        if key == "add" and self.clean:
-            return True  # a comment line between its items would go when --unsafe-fixes removes the list
         flowable = ("securityContext", "labels", "resources", "capabilities", "seccompProfile", "drop",
                     "add", "command", "limits", "env")
         return key in flowable and not any(isinstance(x, Script) for x in (value if isinstance(value, list)
@@ -342,8 +339,6 @@ class Renderer:
                 if self.deeper_comments and not after_scalar:  # deeper, it would be a line of the scalar
                     columns.append(column + 2 + self.indent)
                 out.append(" " * self.rnd.choice(columns) + f"# c{counter[0]} note")
-            if trailing_ok and self.clean and REMOVABLE_LINE.search(text):
-                trailing_ok = False  # the comment would go with the line (see test_full_generator)
             if trailing_ok and self.rnd.random() < self.comment_chance:
                 counter[0] += 1
                 text += self.rnd.choice([" ", "  "]) + f"# c{counter[0]} trailing"
@@ -375,7 +370,7 @@ def streams(draw, clean: bool = True):
     else:
         renderer_args = {"indent": draw(st.sampled_from([2, 4])), "flush": draw(st.booleans()),
                          "flow_chance": draw(st.sampled_from([0.0, 0.3, 0.8])),
-                         "quote_chance": draw(st.sampled_from([0.0, 0.5, 1.0])), "clean": clean}
+                         "quote_chance": draw(st.sampled_from([0.0, 0.5, 1.0]))}
         counter, parts = [0], []
         if draw(st.booleans()):
             parts.append("# c0 header\n---")
@@ -424,7 +419,7 @@ def removal_streams(draw):
     obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
     renderer = Renderer(draw(st.randoms(use_true_random=True)), indent=draw(st.sampled_from([2, 4])),
                         flush=draw(st.booleans()), flow_chance=draw(st.sampled_from([0.0, 0.3])),
-                        quote_chance=draw(st.sampled_from([0.0, 1.0])), clean=False, comment_chance=0.5,
+                        quote_chance=draw(st.sampled_from([0.0, 1.0])), comment_chance=0.5,
                         deeper_comments=True)
     renderer.mapping(obj, 0)
     text = "\n".join(renderer.comments([0])) + ("\n" if draw(st.booleans()) else "")
