@@ -15,7 +15,7 @@ def render_junit(run: RunResult) -> str:
     cases by classname and name, so names are made unique within a source."""
     import xml.etree.ElementTree as ET
 
-    suites: dict = {}
+    suites: dict[str, dict] = {}
 
     def suite_for(source: str) -> dict:
         return suites.setdefault(source, {"cases": [], "names": set(), "failures": 0, "errors": 0})
