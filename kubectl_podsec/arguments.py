@@ -83,8 +83,14 @@ def _add_colour_flag(parser: argparse.ArgumentParser) -> None:
                              "TERM=dumb; FORCE_COLOR turns it on), always or never")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """The top parser; it knows its subcommands' parsers, for errors said in their own usage."""
+
+    subcommands: dict[str, Parser]
+
+
+def build_parser() -> Parser:
+    parser = Parser(
         prog="kubectl podsec",
         description="Check and fix manifests against the Pod Security Standards, "
                     "with the official evaluator's verdicts.",

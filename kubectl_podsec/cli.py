@@ -233,6 +233,7 @@ def cmd_fix_live(args, resources: list) -> int:
     elif args.output == "patch":
         from kubectl_podsec.reports.patch import render_patch
 
+        assert live.manifest is not None  # a fix result comes with the object it fixed
         sys.stdout.write(render_patch(live.manifest, text.after))
     elif args.output == "json":
         sys.stdout.write(_render_fix_json(run))

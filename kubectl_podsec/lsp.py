@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "podsec"
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
-_ENCODINGS = {types.PositionEncodingKind.Utf8: "utf-8", types.PositionEncodingKind.Utf32: "utf-32"}
+_ENCODINGS: dict[str | None, str] = {types.PositionEncodingKind.Utf8: "utf-8",
+                                     types.PositionEncodingKind.Utf32: "utf-32"}
 
 
 class PodsecServer(LanguageServer):
@@ -103,7 +105,7 @@ class PodsecServer(LanguageServer):
 
 
 def diagnostic(uri: str, finding: editor.Finding) -> types.Diagnostic:
-    extra = {}
+    extra: dict[str, Any] = {}
     if finding.check:
         extra = {"code": finding.check,
                  "code_description": types.CodeDescription(href=editor.level_uri(finding.level)),
