@@ -262,6 +262,7 @@ def cmd_plan(args) -> int:
 
     args.paths, args.stdin_filename = [], None  # plan's positional arguments are namespaces
     result = run_plan(_check_options(args, _config(args)), tuple(args.names))
+    _say(result.warnings)
     _say(f"error: {error}" for error in result.errors)
     if args.output == "json":
         sys.stdout.write(_render_data("json", plan.plan_data(result)))

@@ -294,7 +294,7 @@ def run_plan(options: CheckOptions, names: tuple = ()) -> PlanResult:
     namespaces = plan.namespace_plans(report.objects, labels, options.level, pin, live,
                                       sorted(labels) if live else names)
     return PlanResult(options.level, str(pin), live, namespaces,
-                      tuple(input_error(problem) for problem in report.errors))
+                      tuple(input_error(problem) for problem in report.errors), tuple(report.warnings))
 
 
 # --- audit ---------------------------------------------------------------------------------------
