@@ -128,6 +128,8 @@ def build_parser() -> Parser:
                                                     "the server's own version) or v1.N")
     namespaces.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text",
                             help="text (default), json or yaml")
+    namespaces.add_argument("--config", metavar="FILE",
+                            help="custom pod templates (default: .podsec.yaml here or above)")
     _add_colour_flag(namespaces)
     _add_cluster_flags(namespaces, title="cluster (passed to kubectl)")
 

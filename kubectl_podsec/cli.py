@@ -246,7 +246,8 @@ def cmd_namespaces(args) -> int:
     from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
     from kubectl_podsec.usecases import run_namespaces
 
-    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config)
+    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config,
+                         _config(args))
     _say(f"error: {error.message}" for error in run.errors)
     _say(run.warnings)
     if args.output in ("json", "yaml"):
