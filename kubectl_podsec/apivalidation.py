@@ -53,7 +53,7 @@ def apparmor_annotation_matches(annotation: str, profile: dict) -> bool:
     return True
 
 
-def _profile_shape(profile, where: str) -> list:
+def _profile_shape(profile: dict | None, where: str) -> list:
     if profile is None:
         return []
     if profile.get("type") == "Localhost":

@@ -83,8 +83,14 @@ def _add_colour_flag(parser: argparse.ArgumentParser) -> None:
                              "TERM=dumb; FORCE_COLOR turns it on), always or never")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """The top parser; it knows its subcommands' parsers, for errors said in their own usage."""
+
+    subcommands: dict[str, Parser]
+
+
+def build_parser() -> Parser:
+    parser = Parser(
         prog="kubectl podsec",
         description="Check and fix manifests against the Pod Security Standards, "
                     "with the official evaluator's verdicts.",
@@ -122,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "the server's own version) or v1.N")
     namespaces.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text",
                             help="text (default), json or yaml")
+    namespaces.add_argument("--config", metavar="FILE",
+                            help="custom pod templates (default: .podsec.yaml here or above)")
     _add_colour_flag(namespaces)
     _add_cluster_flags(namespaces, title="cluster (passed to kubectl)")
 

@@ -319,7 +319,8 @@ class AuditLog:
             return
         self.events += 1
         ref = event.get("objectRef") or {}
-        resource, namespace = ref.get("resource"), ref.get("namespace") or ""
+        # A forged or truncated log may lack the resource: grouped under "" rather than a crash.
+        resource, namespace = ref.get("resource") or "", ref.get("namespace") or ""
         kind = KINDS.get(resource)
         name = ref.get("name") or _body_name(event)
         if kind and name:
@@ -359,7 +360,7 @@ class AuditLog:
             for key in denial[1]:
                 tally.denied_by[key] = tally.denied_by.get(key, 0) + 1
         # The audit level's reasons; an event that only a denial tells of gives the enforce ones.
-        for key in (audit if audit is not None else denial)[1]:
+        for key in (audit or denial or ("", ()))[1]:  # one of them is set (see above)
             counts = tally.checks.get(key)
             if counts is None:
                 counts = tally.checks[key] = [0, 0]
@@ -495,7 +496,7 @@ def resolve_owners(log: AuditLog, kubectl) -> list:
     """Ask the cluster for the owners the log does not give; returns kubectl's errors."""
     from kubectl_podsec.cluster import ClusterError, controller_of
 
-    wanted = {}
+    wanted: dict[str, set[str]] = {}
     for namespace, resource, name in log.objects:
         kind = KINDS.get(resource)
         if name and kind and (namespace, kind, name) not in log.owners:
@@ -539,7 +540,7 @@ def _owner(log: AuditLog, namespace: str, kind: str, name: str) -> tuple | None:
 def groups(log: AuditLog, group_by: str = "workload") -> list:
     """An AuditGroup per object, per controlling owner or per top-level workload (ReplicaSet ->
     Deployment, Job -> CronJob followed), sorted by namespace, kind and name."""
-    merged = {}
+    merged: dict[tuple, tuple[Tally, set]] = {}
     for (namespace, resource, name), tally in log.objects.items():
         kind = KINDS.get(resource.split("/")[0], resource)
         key, how = (namespace, resource, name), None
@@ -556,7 +557,7 @@ def groups(log: AuditLog, group_by: str = "workload") -> list:
                     break
         entry = merged.get(key)
         if entry is None:
-            entry = merged[key] = [Tally(), set()]
+            entry = merged[key] = (Tally(), set())
         entry[0].merge(tally)
         entry[1].add(how)
     out = []

@@ -233,6 +233,7 @@ def cmd_fix_live(args, resources: list) -> int:
     elif args.output == "patch":
         from kubectl_podsec.reports.patch import render_patch
 
+        assert live.manifest is not None  # a fix result comes with the object it fixed
         sys.stdout.write(render_patch(live.manifest, text.after))
     elif args.output == "json":
         sys.stdout.write(_render_fix_json(run))
@@ -245,7 +246,8 @@ def cmd_namespaces(args) -> int:
     from kubectl_podsec.reports.namespaces import namespaces_data, render_namespaces
     from kubectl_podsec.usecases import run_namespaces
 
-    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config)
+    run = run_namespaces(_kubectl(args), list(args.names), args.policy_version, args.admission_config,
+                         _config(args))
     _say(f"error: {error.message}" for error in run.errors)
     _say(run.warnings)
     if args.output in ("json", "yaml"):
@@ -261,6 +263,7 @@ def cmd_plan(args) -> int:
 
     args.paths, args.stdin_filename = [], None  # plan's positional arguments are namespaces
     result = run_plan(_check_options(args, _config(args)), tuple(args.names))
+    _say(result.warnings)
     _say(f"error: {error}" for error in result.errors)
     if args.output == "json":
         sys.stdout.write(_render_data("json", plan.plan_data(result)))

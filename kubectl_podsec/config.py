@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
@@ -89,7 +90,7 @@ def load_config(path: str, check_ids) -> Config:
     return config
 
 
-def _fail(source: Source, node: Node, message: str):
+def _fail(source: Source, node: Node, message: str) -> NoReturn:
     mark = node.start_mark
     raise ConfigError(Problem(source.name, mark.line + 1, mark.column + 1, message))
 

@@ -42,7 +42,7 @@ def _opcodes(old: list, new: list) -> list:
             continue
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old[a1:a2], new[b1:b2], autojunk=False).get_opcodes():
             out.append((tag, i1 + a1, i2 + a1, j1 + b1, j2 + b1))
-    merged = []  # neighbouring equal runs from different pieces become one
+    merged: list[tuple[str, int, int, int, int]] = []  # neighbouring equal runs from different pieces become one
     for op in out:
         if merged and op[0] == "equal" and merged[-1][0] == "equal":
             merged[-1] = ("equal", merged[-1][1], op[2], merged[-1][3], op[4])

@@ -40,7 +40,8 @@ def parse_settings(options, base: Settings = Settings()) -> tuple:
         return base, []
     if isinstance(options.get("podsec"), dict):  # the whole configuration, not its section
         options = options["podsec"]
-    values, errors = {}, []
+    values: dict[str, object] = {}
+    errors: list[str] = []
     for key, parse in (("level", Level.parse), ("version", PolicyVersion.parse)):
         if options.get(key) is not None:
             try:
@@ -67,7 +68,7 @@ class ConfigCache:
     def get(self, file_path: str | None, settings: Settings) -> tuple:
         """(Config or None, Problem or None)."""
         from kubectl_podsec.checks import BY_ID
-        from kubectl_podsec.config import ConfigError, find_config, load_config
+        from kubectl_podsec.config import Config, ConfigError, find_config, load_config
 
         path = settings.config or (find_config(os.path.dirname(file_path)) if file_path else None)
         if path is None:
@@ -78,6 +79,7 @@ class ConfigCache:
             return None, Problem(path, None, None, f"config: {error.strerror or error}")
         cached = self._loaded.get(path)
         if cached is None or cached[0] != mtime:
+            config: Config | Problem
             try:
                 config = load_config(path, BY_ID)
             except ConfigError as error:
@@ -148,8 +150,9 @@ def _severity(level: Level) -> str:
     return "error" if level == Level.BASELINE else "warning"
 
 
-def level_uri(level: Level) -> str:
-    return f"{STANDARD_URI}#{level}"
+def level_uri(level: Level | None) -> str:
+    # Every check has a level; the page itself for a finding without one.
+    return f"{STANDARD_URI}#{level}" if level is not None else STANDARD_URI
 
 
 def diagnose(text: str, path: str | None, settings: Settings, config=None,
@@ -202,7 +205,7 @@ def text_edits(result, lines: Lines) -> list | None:
     first phase as they are, a later phase's moved back through the earlier ones."""
     if not result.changed:
         return None
-    edits = []  # (start, end, text) on the original text
+    edits: list = []  # (start, end, text) on the original text
     current = result.source.text
     for splices in result.phases:
         ordered = sorted(splices, key=lambda s: (s.start, s.end, -s.depth))  # as apply_splices
@@ -224,7 +227,7 @@ def _compose(first: list, text1: str, second: list) -> tuple:
     # Group, in text1 coordinates, the first edits' results and the second edits that touch.
     items = sorted([(s[2], s[3], "first", s) for s in spans] + [(s[0], s[1], "second", s) for s in second],
                    key=lambda i: (i[0], i[1]))
-    groups = []
+    groups: list[dict] = []
     for item in items:
         if groups and item[0] <= groups[-1]["end"]:
             group = groups[-1]
@@ -276,7 +279,7 @@ def _for_finding(finding: Finding):
     that replaces it at restricted level, whose fix covers it)."""
     from kubectl_podsec.checks import replaced_by
 
-    checks = {finding.check, replaced_by(finding.check)}
+    checks = {finding.check, replaced_by(finding.check) if finding.check else None}
     return lambda fixed, check_id: (fixed.document, fixed.item) == (finding.document, finding.item) \
         and check_id in checks
 

@@ -8,9 +8,11 @@ not a strict superset of baseline (overrides and Windows exemptions, docs/psa-se
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Callable
 
-from kubectl_podsec.checks import CheckResult, checks_for
+from kubectl_podsec.checks import Check, CheckResult, checks_for
 from kubectl_podsec.levels import Level, Version
 
 GATED_LEVELS = (Level.BASELINE, Level.RESTRICTED)
@@ -30,10 +32,10 @@ class Verdict:
     highest: Level
     passes: dict  # Level -> bool, for baseline and restricted
     violations: tuple
-    failing: dict = None  # Level -> ids of the checks that level's check set fails
+    failing: dict | None = None  # Level -> ids of the checks that level's check set fails
 
 
-def failures(meta: dict, spec: dict, level: Level, version: Version, cache=None) -> list:
+def failures(meta: dict, spec: dict, level: Level, version: Version, cache: dict | None = None) -> list:
     """(check, CheckResult) for every check of `level` at `version` that the pod fails, in
     upstream's result order."""
     cache = {} if cache is None else cache
@@ -48,7 +50,7 @@ def failures(meta: dict, spec: dict, level: Level, version: Version, cache=None)
     return failed
 
 
-def forbidden_detail(failed) -> str:
+def forbidden_detail(failed: Iterable[tuple[Check, CheckResult]]) -> str:
     """Upstream's aggregated message: `reason (detail), reason (detail)`."""
     return ", ".join(f"{r.reason} ({r.detail})" if r.detail else r.reason for _, r in failed)
 
@@ -77,12 +79,12 @@ def _violation(level: Level, check_id: str, result: CheckResult, prefix: tuple) 
     return Violation(level, check_id, result.reason, result.detail, tuple(prefix + p for p in result.paths))
 
 
-def cached_evaluate():
+def cached_evaluate() -> Callable[[dict, dict, Version, tuple], Verdict]:
     """evaluate() remembered by pod: the replicas of a workload share one pod spec, so a
     cluster of thousands of pods has few distinct ones."""
     cache: dict = {}
 
-    def cached(meta: dict, spec: dict, version, prefix: tuple):
+    def cached(meta: dict, spec: dict, version: Version, prefix: tuple) -> Verdict:
         key = (json.dumps(meta.get("annotations")), json.dumps(spec), version, prefix)
         verdict = cache.get(key)
         if verdict is None:

@@ -267,7 +267,8 @@ def plan_inputs(kubectl: Kubectl, names: list, version: PolicyVersion, admission
     return report, labels
 
 
-def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None) -> tuple:
+def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, admission=None,
+                        kinds: WorkloadKinds = DEFAULT_KINDS) -> tuple:
     """(NamespaceSummary list, problems, kubectl's warnings) for `kubectl podsec namespaces`:
     read the namespaces' labels and their workloads; namespaces.summarize judges them."""
     try:
@@ -275,7 +276,7 @@ def namespace_summaries(kubectl: Kubectl, names: list, version: PolicyVersion, a
     except ClusterError as error:
         return [], [Problem(SOURCE, None, None, str(error))], list(error.warnings)
     problems = [Problem(SOURCE, None, None, message) for message in errors]
-    report = scan_cluster(scoped, [], version, labels, admission) if labels else Report(version)
+    report = scan_cluster(scoped, [], version, labels, admission, kinds) if labels else Report(version)
     problems.extend(report.errors)
     unread = "; ".join(p.message for p in report.errors) or None  # a listing error: no namespace is complete
     summaries = summarize(labels, report.objects, version, admission, unread, scoped.selector)

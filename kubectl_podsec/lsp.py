@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "podsec"
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
-_ENCODINGS = {types.PositionEncodingKind.Utf8: "utf-8", types.PositionEncodingKind.Utf32: "utf-32"}
+_ENCODINGS: dict[str | None, str] = {types.PositionEncodingKind.Utf8: "utf-8",
+                                     types.PositionEncodingKind.Utf32: "utf-32"}
 
 
 class PodsecServer(LanguageServer):
@@ -103,7 +105,7 @@ class PodsecServer(LanguageServer):
 
 
 def diagnostic(uri: str, finding: editor.Finding) -> types.Diagnostic:
-    extra = {}
+    extra: dict[str, Any] = {}
     if finding.check:
         extra = {"code": finding.check,
                  "code_description": types.CodeDescription(href=editor.level_uri(finding.level)),
@@ -120,6 +122,29 @@ def _range(r: tuple) -> types.Range:
 
 def build() -> PodsecServer:
     server = PodsecServer()
+    _serve_settings(server)
+    _serve_documents(server)
+    _serve_findings(server)
+    return server
+
+
+async def _pull_configuration(ls: PodsecServer, republish: bool = True) -> None:
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.configuration):
+        return
+    try:
+        values = await ls.workspace_configuration_async(types.ConfigurationParams(
+            items=[types.ConfigurationItem(section="podsec")]))
+    except Exception:  # a client that advertises but fails: keep what we have
+        log.exception("workspace/configuration failed")
+        return
+    ls.apply_settings(values[0] if values else None)
+    for uri in list(ls.workspace.text_documents) if republish else ():
+        ls.publish(uri)
+
+
+def _serve_settings(server: PodsecServer) -> None:
+    """The client's settings: at initialize, once initialized, and on every change."""
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: PodsecServer, params: types.InitializeParams):
@@ -131,23 +156,9 @@ def build() -> PodsecServer:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PodsecServer, params: types.InitializedParams):
         try:
-            await pull_configuration(ls, republish=False)  # didOpen waits for it
+            await _pull_configuration(ls, republish=False)  # didOpen waits for it
         finally:
             ls.ready().set()
-
-    async def pull_configuration(ls: PodsecServer, republish: bool = True) -> None:
-        workspace = ls.client_capabilities.workspace
-        if not (workspace and workspace.configuration):
-            return
-        try:
-            values = await ls.workspace_configuration_async(types.ConfigurationParams(
-                items=[types.ConfigurationItem(section="podsec")]))
-        except Exception:  # a client that advertises but fails: keep what we have
-            log.exception("workspace/configuration failed")
-            return
-        ls.apply_settings(values[0] if values else None)
-        for uri in list(ls.workspace.text_documents) if republish else ():
-            ls.publish(uri)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: PodsecServer, params: types.DidChangeConfigurationParams):
@@ -157,7 +168,11 @@ def build() -> PodsecServer:
             for uri in list(ls.workspace.text_documents):
                 ls.publish(uri)
         else:  # a change notice without the values: ask for them
-            await pull_configuration(ls)
+            await _pull_configuration(ls)
+
+
+def _serve_documents(server: PodsecServer) -> None:
+    """Open, change, save and close: diagnostics published, debounced, withdrawn."""
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: PodsecServer, params: types.DidOpenTextDocumentParams):
@@ -183,6 +198,10 @@ def build() -> PodsecServer:
             task.cancel()
         ls.findings.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+def _serve_findings(server: PodsecServer) -> None:
+    """Hover and code actions on the findings last published."""
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: PodsecServer, params: types.HoverParams):
@@ -216,8 +235,6 @@ def build() -> PodsecServer:
                 diagnostics=[diagnostic(uri, f) for f in action.findings] or None,
                 edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(_range(r), new) for r, new in action.edits]})))
         return out
-
-    return server
 
 
 def _overlaps(a: tuple, b: types.Range) -> bool:

@@ -390,6 +390,7 @@ class PlanResult:
     live: bool  # read from the cluster (else from manifests)
     namespaces: tuple = ()  # NamespacePlan, ready ones first
     errors: tuple = ()  # InputError
+    warnings: tuple = ()  # kubectl's `Warning:` lines, for stderr before the errors
 
     @property
     def failing(self) -> bool:

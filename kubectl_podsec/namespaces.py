@@ -100,7 +100,7 @@ def summarize(labels: dict, objects: list, version: PolicyVersion, admission=Non
             pass
         elif safe > level_now:
             suggest = safe
-        elif safe < level_now:
+        elif current is not None and safe < level_now:  # (no labels: level_now is privileged)
             blocking = tuple(f"{r.workload.kind}/{r.workload.name}" for r in results if _denied(r))
             downgrade = Downgrade(level_now, str(current[1]), safe, blocking)
         summaries.append(NamespaceSummary(

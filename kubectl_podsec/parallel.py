@@ -88,7 +88,8 @@ def imap_parts(function, parts: list, shared, jobs: int):
                                                   initargs=(os.getpid(), shared)) as pool:
         # A few parts ahead of the caller, not all: Pool.imap would queue every finished part
         # whenever the caller is slower than the workers (writing a report), all in memory.
-        waiting, ahead = deque(), iter(parts)
+        waiting: deque = deque()
+        ahead = iter(parts)
         for part in ahead:
             waiting.append(pool.apply_async(_call, ((function, part),)))
             if len(waiting) >= 2 * processes:

@@ -3,10 +3,11 @@ everything may import."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 
-def format_path(path) -> str:
+def format_path(path: Iterable[str | int]) -> str:
     # Reports format the same few paths thousands of times (spec.containers[0]...): remember them.
     return _format(tuple(path))
 
@@ -26,7 +27,7 @@ def _format(path: tuple) -> str:
     return out
 
 
-def file_location(source: str, line, column) -> str:
+def file_location(source: str, line: int | None, column: int | None) -> str:
     """`file`, `file:line` or `file:line:col`, as compilers and kubectl print places."""
     if line is None:
         return source

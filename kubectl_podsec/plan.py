@@ -107,7 +107,8 @@ def _describe(edit: Edit, prefix: tuple) -> str:
         return f"{edit.check}: remove {where} (was {_json(edit.old)})"
     if edit.op == "append":
         return f"{edit.check}: add {_json(edit.value)} to {where}"
-    return f"{edit.check}: remove {', '.join(map(_json, edit.old))} from {where}"
+    removed = edit.old if isinstance(edit.old, (tuple, list)) else ()  # remove_items: the removed items
+    return f"{edit.check}: remove {', '.join(map(_json, removed))} from {where}"
 
 
 def _json(value) -> str:

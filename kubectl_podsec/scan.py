@@ -152,6 +152,8 @@ def scan_source(source: Source, version: PolicyVersion, report: Report, kinds: W
     count, templates, previous_end = 0, helm_templates(source.text), -1
     for document in documents(source):
         index = document.index if isinstance(document, Document) else document.document
+        if index is None:  # documents() numbers its problems; a guard for the type
+            index = count
         count = index + 1
         if isinstance(document, Problem):
             report.errors.append(document)

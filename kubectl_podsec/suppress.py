@@ -113,13 +113,13 @@ def write_baseline(path: str, results: list) -> str | None:
             created = True
         except OSError as error:
             return error.strerror or str(error)
-    error = write_atomically(path, json.dumps(body, indent=1) + "\n")
-    if error and created:
+    failure = write_atomically(path, json.dumps(body, indent=1) + "\n")
+    if failure and created:
         try:
             os.unlink(path)
         except OSError:
             pass
-    return error
+    return failure
 
 
 def load_baseline(path: str) -> set:
@@ -148,7 +148,7 @@ def load_baseline(path: str) -> set:
 
 def apply_baseline(results: list, keys: set) -> list:
     """Suppress baselined findings; returns the baseline entries that no longer occur."""
-    seen = set()
+    seen: set[tuple] = set()
     for result in results:
         for violation in result.verdict.violations:
             found = finding_keys(result, violation)

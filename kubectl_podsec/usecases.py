@@ -294,7 +294,7 @@ def run_plan(options: CheckOptions, names: tuple = ()) -> PlanResult:
     namespaces = plan.namespace_plans(report.objects, labels, options.level, pin, live,
                                       sorted(labels) if live else names)
     return PlanResult(options.level, str(pin), live, namespaces,
-                      tuple(input_error(problem) for problem in report.errors))
+                      tuple(input_error(problem) for problem in report.errors), tuple(report.warnings))
 
 
 # --- audit ---------------------------------------------------------------------------------------
@@ -495,9 +495,13 @@ class NamespacesResult:
         return self.drift
 
 
-def run_namespaces(kubectl, names: list, version, admission_config: str | None = None) -> NamespacesResult:
-    """`namespaces`: each namespace's labels against what runs in it."""
+def run_namespaces(kubectl, names: list, version, admission_config: str | None = None,
+                   config=None) -> NamespacesResult:
+    """`namespaces`: each namespace's labels against what runs in it (the workloads include
+    the .podsec.yaml's custom pod templates)."""
     from kubectl_podsec.live import namespace_summaries
+    from kubectl_podsec.workloads import kinds_for
 
-    summaries, problems, warnings = namespace_summaries(kubectl, names, version, load_admission(admission_config))
+    summaries, problems, warnings = namespace_summaries(kubectl, names, version, load_admission(admission_config),
+                                                        kinds_for(config))
     return NamespacesResult(tuple(summaries), tuple(input_error(p) for p in problems), tuple(warnings))

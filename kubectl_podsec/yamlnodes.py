@@ -60,7 +60,7 @@ def _parse_int(text: str):
         return None
 
 
-def scalar(node: ScalarNode):
+def scalar(node: ScalarNode):  # noqa: C901 - one branch per YAML 1.1 tag; yamlnodes is being reworked in parallel
     """The JSON value Kubernetes would see for a scalar node."""
     tag = node.tag
     if tag is not None and tag.startswith("tag:yaml.org,2002:"):
@@ -108,7 +108,7 @@ def describe(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    value = scalar(node)
+    value = scalar(node) if isinstance(node, ScalarNode) else None  # collections returned above
     if isinstance(value, bool):
         return f"the boolean {node.value}"
     if isinstance(value, (int, float)):

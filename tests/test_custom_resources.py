@@ -743,3 +743,27 @@ def test_live_plan_judges_a_pod_template_entry_kind(podsec, monkeypatch, tmp_pat
     run = podsec("plan", "shop", "-o", "json", "--config", str(tmp_path / ".podsec.yaml"))
     [blocker] = run.json["namespaces"][0]["blockers"]
     assert (blocker["kind"], blocker["name"], blocker["highest"]) == ("Widget", "gadget", "privileged")
+
+
+@pytest.mark.parametrize("found", [False, True], ids=["--config", "found-here"])
+def test_namespaces_judges_a_pod_template_entry_kind(podsec, monkeypatch, tmp_path, found):
+    """namespaces reads .podsec.yaml as check and plan do: its custom kinds count among the
+    namespace's workloads, whether named with --config or found from the current directory."""
+    obj = live(widget(HOST_PID_TEMPLATE))
+    monkeypatch.setattr(cluster, "Kubectl", fake_kubectl([obj], {"shop": {}}))
+    monkeypatch.chdir(tmp_path)
+    without = podsec("namespaces", "shop", "-o", "json")
+    assert without.json["namespaces"][0]["workloads"] == 0, without.err
+    write(tmp_path, ".podsec.yaml", WIDGET_CONFIG)
+    run = podsec("namespaces", "shop", "-o", "json", *([] if found else ["--config", str(tmp_path / ".podsec.yaml")]))
+    [summary] = run.json["namespaces"]
+    assert (summary["workloads"], summary["highest"]) == (1, "privileged"), run.err
+
+
+def test_namespaces_says_a_bad_config_in_one_line(podsec, monkeypatch, tmp_path):
+    monkeypatch.setattr(cluster, "Kubectl", fake_kubectl([], {"shop": {}}))
+    write(tmp_path, "bad.yaml", "podTemplates: 3\n")
+    run = podsec("namespaces", "shop", "--config", str(tmp_path / "bad.yaml"))
+    assert run.code == 2
+    assert len(run.err_lines) == 1 and run.err_lines[0].startswith(f"error: config {tmp_path / 'bad.yaml'}:1:"), \
+        run.err_lines

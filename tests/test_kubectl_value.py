@@ -72,3 +72,11 @@ def test_a_repeated_warning_is_said_once_per_listing(kubectl, tmp_path):
         run = run_against(server, tmp_path, kubectl, "check", "-A", "-o", "json", "--chunk-size=4")
     assert run.code in (0, 1), run.err
     assert run.err.splitlines().count(WARNING) == 2, run.err
+
+
+def test_plan_says_kubectls_warnings(kubectl, tmp_path):
+    with WarningCluster(pods=6, namespaces=2) as server:
+        run = run_against(server, tmp_path, kubectl, "plan")
+    assert run.code in (0, 1), run.err
+    assert WARNING in run.err.splitlines()
+    assert "Traceback" not in run.err

@@ -131,9 +131,28 @@ def test_the_repositorys_own_hooks():
     assert run.returncode == 0, run.stdout + run.stderr
     hooks = {hook["id"]: hook for repo in yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())["repos"]
              for hook in repo["hooks"]}
-    assert set(hooks) == {"ruff", "podsec-fixtures"}
+    assert set(hooks) == {"ruff", "mypy", "podsec-fixtures"}
     assert hooks["ruff"]["entry"].startswith("ruff check")
+    assert hooks["mypy"]["entry"] == "mypy" and hooks["mypy"]["pass_filenames"] is False
     fixtures = subprocess.run([sys.executable, *hooks["podsec-fixtures"]["entry"].split()[1:],
                                *sorted(str(p) for p in (REPO / "fixtures").glob("*.yaml"))],
                               cwd=REPO, capture_output=True, text=True, check=False)
     assert fixtures.returncode == 0, fixtures.stderr
+
+
+def test_the_linters_are_pinned_alike_for_ci_and_pre_commit():
+    """.ci/run runs ruff and mypy from the test extra; the hooks must lint with the same
+    versions, or a commit passes locally and fails in CI."""
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    extra = [line.strip() for line in setup["options.extras_require"]["test"].splitlines()]
+    pins = {line.split("==")[0]: line for line in extra if "==" in line}
+    assert set(pins) == {"ruff", "mypy", "types-PyYAML"}
+    hooks = {hook["id"]: hook for repo in yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())["repos"]
+             for hook in repo["hooks"]}
+    assert hooks["ruff"]["additional_dependencies"] == [pins["ruff"]]
+    assert {pins["mypy"], pins["types-PyYAML"]} <= set(hooks["mypy"]["additional_dependencies"])
+    ci = (REPO / ".ci" / "run").read_text()
+    assert ci.index(".venv/bin/python -m pytest -q") < ci.index(".venv/bin/ruff check .") < ci.index(".venv/bin/mypy")

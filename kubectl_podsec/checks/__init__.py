@@ -8,6 +8,7 @@ restricted variant. Results are ordered baseline IDs (bytewise) then restricted 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from kubectl_podsec.checks import (
@@ -33,7 +34,7 @@ from kubectl_podsec.checks import (
 )
 
 # The value types, for the registry's users; the checks themselves import checks.types.
-from kubectl_podsec.checks.types import (  # noqa: F401
+from kubectl_podsec.checks.types import (
     ALLOWED,
     Check,
     CheckFn,
@@ -45,6 +46,11 @@ from kubectl_podsec.checks.types import (  # noqa: F401
     VersionedCheck,
 )
 from kubectl_podsec.levels import Level, Version
+
+__all__ = [
+    "ALL_CHECKS", "BY_ID", "NEWEST_VERSION", "RegistryError", "checks_for", "replaced_by", "replaces", "validate",
+    "ALLOWED", "Check", "CheckFn", "CheckResult", "Edit", "Note", "Safety", "Unless", "VersionedCheck",
+]
 
 ALL_CHECKS: tuple = tuple(module.CHECK for module in (
     app_armor_profile, capabilities_baseline, host_namespaces, host_path_volumes, host_ports,
@@ -60,7 +66,7 @@ class RegistryError(Exception):
     """A check breaks an invariant of the registry: a programming error, found at import."""
 
 
-def validate(checks) -> Version:
+def validate(checks: Sequence[Check]) -> Version:
     """Upstream's registry invariants (policy/registry.go: unique IDs, a level, increasing
     minimum versions, overrides only from restricted to a known baseline check), and ours for
     fixes (a fix at every version unless its safety is never, with its text and risk);
@@ -117,7 +123,7 @@ def checks_for(level: Level, version: Version) -> tuple:
     return tuple(baseline + restricted)
 
 
-def _overrides(checks) -> dict:
+def _overrides(checks: Sequence[Check]) -> dict[str, str]:
     """baseline check id -> the restricted check that replaces it (at some version)."""
     return {overridden: check.id for check in checks for variant in check.versions
             for overridden in variant.override_check_ids}

@@ -1,5 +1,7 @@
 """The allowPrivilegeEscalation control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -41,7 +43,7 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     if is_windows(spec):
         return []  # Linux-only field: the API server rejects it on Windows pods
     edits: list = []

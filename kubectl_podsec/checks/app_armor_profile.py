@@ -1,5 +1,7 @@
 """The appArmorProfile control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -41,7 +43,8 @@ def allowed_annotation_value(value: str) -> bool:
 
 
 def _check_1_0(meta: dict, spec: dict) -> CheckResult:
-    setters, values, paths = [], set(), []
+    setters, values = [], set()
+    paths: list[tuple] = []
     profile = pod_security_context(spec).get("appArmorProfile")
     if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:
         setters.append("pod")
@@ -76,7 +79,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits = []
     profile = pod_security_context(spec).get("appArmorProfile")
     if profile is not None and profile.get("type", "") not in ALLOWED_TYPES:

@@ -1,5 +1,7 @@
 """The capabilities_baseline control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -49,7 +51,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits = []
     for _, path, context in container_contexts(spec):
         added = (context.get("capabilities") or {}).get("add") or ()

@@ -1,5 +1,7 @@
 """The hostNamespaces control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.levels import Level, Version
 
@@ -24,7 +26,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     return [Edit(CHECK_ID, "set", ("spec", name), False, safe=False) for name in FIELDS if spec.get(name) is True]
 
 

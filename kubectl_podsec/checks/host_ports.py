@@ -1,5 +1,7 @@
 """The hostPorts control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, pluralize
 from kubectl_podsec.levels import Level, Version
@@ -42,7 +44,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     return [Edit(CHECK_ID, "remove", path + ("ports", index, "hostPort"))
             for container, path in containers(spec)
             for index, port in enumerate(container.get("ports") or ()) if port.get("hostPort")]

@@ -1,5 +1,9 @@
 """The hostProbesAndHostLifecycle control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import containers, containers_phrase, join_quote, pluralize
 from kubectl_podsec.levels import Level, Version
@@ -20,7 +24,7 @@ HANDLERS = ("postStart", "preStop")
 ACTIONS = ("httpGet", "tcpSocket")
 
 
-def handler_paths(container: dict):
+def handler_paths(container: dict) -> Iterator[tuple[dict, tuple[str, ...]]]:
     """(handler dict, path within the container) for every probe and lifecycle handler."""
     for probe in PROBES:
         if container.get(probe) is not None:
@@ -54,7 +58,7 @@ def _check_1_34(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     return [Edit(CHECK_ID, "remove", path + handler_path + (action, "host"))
             for container, path in containers(spec)
             for handler, handler_path in handler_paths(container)

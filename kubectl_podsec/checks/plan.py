@@ -5,7 +5,7 @@ A check's fix reads the pod and returns what it wants (checks/types.py); the pla
 in order, so that a later fix sees an earlier one (removing `privileged: true` makes
 `allowPrivilegeEscalation: false` possible). The plan alone decides what is safe: only adding
 what the manifest leaves unset is, a change or a removal never is. It honours exemptions and
---unsafe-fixes, and records Edits with pod-relative paths; `patch.py` turns them into text splices.
+--unsafe-fixes, and records Edits with pod-relative paths; `patch/` turns them into text splices.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from kubectl_podsec.checks.types import Edit, Note, Unless
+from kubectl_podsec.levels import Version
 from kubectl_podsec.paths import format_path
 
 MISSING = object()
@@ -25,9 +27,9 @@ class Plan:
     meta: dict
     spec: dict
     unsafe: bool = False
-    version: object = None  # the policy Version being fixed for
+    version: Version | None = None  # the policy version being fixed for
     prefix: tuple = ()  # where the pod is in its object, for messages
-    exempt: object = None  # callable(check id, pod-relative path) -> bool: leave it alone
+    exempt: Callable[[str, tuple], bool] | None = None  # (check id, pod-relative path): leave it alone
     edits: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -55,8 +57,8 @@ class Plan:
         value = self.get(path, MISSING)
         return any(value == wanted and type(value) is type(wanted) for wanted in values)
 
-    def get(self, path: tuple, default=None):
-        node = {"metadata": self.meta, "spec": self.spec}
+    def get(self, path: tuple, default: Any = None) -> Any:
+        node: Any = {"metadata": self.meta, "spec": self.spec}
         for part in path:
             try:
                 node = node[part]
@@ -80,7 +82,7 @@ class Plan:
     def dotted(self, path: tuple) -> str:
         return format_path(self.prefix + path)
 
-    def set(self, check: str, path: tuple, value, safe: bool, what: str = "") -> bool:
+    def set(self, check: str, path: tuple, value: object, safe: bool, what: str = "") -> bool:
         old = self.get(path, MISSING)
         if old is not MISSING and old == value and type(old) is type(value):
             return True
@@ -105,7 +107,7 @@ class Plan:
         self.edits.append(Edit(check, "remove", path, None, old, False))
         return True
 
-    def append(self, check: str, path: tuple, item, safe: bool = True) -> bool:
+    def append(self, check: str, path: tuple, item: object, safe: bool = True) -> bool:
         current = self.get(path, MISSING)
         if current is MISSING:
             return self.set(check, path, [item], safe)
@@ -131,8 +133,8 @@ class Plan:
         self.edits.append(Edit(check, "remove_items", path, tuple(doomed), tuple(items), False))
         return True
 
-    def _parent(self, path: tuple, create: bool = False):
-        node = {"metadata": self.meta, "spec": self.spec}
+    def _parent(self, path: tuple, create: bool = False) -> Any:
+        node: Any = {"metadata": self.meta, "spec": self.spec}
         for part in path[:-1]:
             if create and isinstance(part, str) and node.get(part) is None:
                 node[part] = {}

@@ -1,5 +1,7 @@
 """The privileged control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -34,7 +36,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits: list = []
     for container, path, context in container_contexts(spec):
         if context.get("privileged") is not True:

@@ -1,5 +1,7 @@
 """The procMount control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -45,7 +47,7 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     return [Edit(CHECK_ID, "set", path + ("securityContext", "procMount"), "Default", safe=False)
             for _, path, context in container_contexts(spec) if context.get("procMount") not in (None, "Default")]
 

@@ -1,5 +1,7 @@
 """The runAsNonRoot control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Note, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -60,7 +62,7 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits: list = []
     pod_context = pod_security_context(spec)
     if pod_context.get("runAsNonRoot") is False:

@@ -1,5 +1,7 @@
 """The runAsUser control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -46,7 +48,7 @@ def _check_1_35(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits = []
     if pod_security_context(spec).get("runAsUser") == 0:
         edits.append(Edit(CHECK_ID, "remove", ("spec", "securityContext", "runAsUser")))

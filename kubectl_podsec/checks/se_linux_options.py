@@ -1,6 +1,8 @@
 """The seLinuxOptions control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
+from __future__ import annotations
+
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckFn, CheckResult, Edit, FixFn, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
     containers,
@@ -32,7 +34,7 @@ TYPES_1_0 = frozenset(("", "container_t", "container_init_t", "container_kvm_t")
 TYPES_1_31 = TYPES_1_0 | {"container_engine_t"}
 
 
-def _checker(allowed_types: frozenset):
+def _checker(allowed_types: frozenset) -> CheckFn:
     def check(meta: dict, spec: dict) -> CheckResult:
         bad_types, flags, paths = set(), {"user": False, "role": False}, []
 
@@ -77,10 +79,10 @@ def _checker(allowed_types: frozenset):
 
 
 
-def _fixer(allowed_types: frozenset):
+def _fixer(allowed_types: frozenset) -> FixFn:
     # The fix removes what the variant being fixed for forbids: container_engine_t stays
     # from v1.31 and goes before it.
-    def fix(meta: dict, spec: dict, version) -> list:
+    def fix(meta: dict, spec: dict, version: Version | None) -> list:
         edits = []
         places = [(("spec", "securityContext", "seLinuxOptions"), pod_security_context(spec))]
         places += [(path + ("securityContext", "seLinuxOptions"), context)

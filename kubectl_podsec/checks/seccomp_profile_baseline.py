@@ -1,5 +1,7 @@
 """The seccompProfile_baseline control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, Unless, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -54,7 +56,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
                        tuple(dict.fromkeys(paths)))
 
 
-def explicit_bad_setters(spec: dict):
+def explicit_bad_setters(spec: dict) -> tuple[list[str], set[str], list[tuple], bool, list[tuple[dict, tuple]]]:
     """Setters of a seccomp type other than RuntimeDefault/Localhost, shared with the restricted check.
     Returns (setters, bad values, paths, pod-level type is valid, containers without a profile)."""
     setters, values, paths = [], set(), []
@@ -81,7 +83,7 @@ def explicit_bad_setters(spec: dict):
     return setters, values, paths, pod_valid, unset
 
 
-def explicit_result(setters, values, paths) -> CheckResult:
+def explicit_result(setters: list[str], values: set[str], paths: list[tuple]) -> CheckResult:
     return CheckResult(False, "seccompProfile",
                        f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
                        f"{join_quote(sorted(values))}", tuple(paths))
@@ -93,7 +95,7 @@ def _check_1_19(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits = []
     annotations = meta.get("annotations") or {}
     scopes = [(POD_ANNOTATION, pod_security_context(spec))] + [
@@ -126,7 +128,7 @@ def seccomp_annotation_matches(annotation: str, profile: dict) -> bool:
     return True
 
 
-def profile_for_annotation(value: str):
+def profile_for_annotation(value: str) -> dict | None:
     """The seccompProfile field the API server pairs with a legacy annotation value."""
     if value in ("runtime/default", "docker/default"):
         return RUNTIME_DEFAULT
@@ -137,7 +139,7 @@ def profile_for_annotation(value: str):
 
 def _annotation_for(profile: dict) -> str:
     if profile["type"] == "Localhost":
-        return "localhost/" + profile["localhostProfile"]
+        return "localhost/" + str(profile["localhostProfile"])
     return "runtime/default"
 
 

@@ -1,5 +1,7 @@
 """The seccompProfile_restricted control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.seccomp_profile_baseline import (
     ALLOWED_TYPES,
     POD_ANNOTATION,
@@ -53,7 +55,7 @@ def _check_1_25(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     if is_windows(spec):
         return []  # Linux-only field: the API server rejects it on Windows pods
     edits = fix_explicit_types(meta, spec, CHECK_ID)

@@ -1,6 +1,8 @@
 """The sysctls control: the standard's text, its versioned checks and its fix."""
 
-from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
+from __future__ import annotations
+
+from kubectl_podsec.checks.types import ALLOWED, Check, CheckFn, CheckResult, Edit, FixFn, Safety, VersionedCheck
 from kubectl_podsec.checks.util import pod_security_context
 from kubectl_podsec.levels import Level, Version
 
@@ -37,7 +39,7 @@ ALLOWED_1_32 = ALLOWED_1_29 | {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}
 ALLOWED_1_37 = ALLOWED_1_32 | {"net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"}
 
 
-def _checker(allowed: frozenset):
+def _checker(allowed: frozenset) -> CheckFn:
     def check(meta: dict, spec: dict) -> CheckResult:
         bad, paths = [], []
         for index, sysctl in enumerate(pod_security_context(spec).get("sysctls") or ()):
@@ -56,8 +58,8 @@ def _checker(allowed: frozenset):
 VERSIONS = ((0, ALLOWED_1_0), (27, ALLOWED_1_27), (29, ALLOWED_1_29), (32, ALLOWED_1_32), (37, ALLOWED_1_37))
 
 
-def _fixer(allowed: frozenset):
-    def fix(meta: dict, spec: dict, version) -> list:
+def _fixer(allowed: frozenset) -> FixFn:
+    def fix(meta: dict, spec: dict, version: Version | None) -> list:
         names = [s.get("name", "") for s in pod_security_context(spec).get("sysctls") or ()]
         bad = [name for name in names if name not in allowed]
         if not bad:

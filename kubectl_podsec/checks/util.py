@@ -8,7 +8,7 @@ e.g. ``("spec", "containers", 0, "securityContext", "privileged")``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -65,7 +65,7 @@ def go_quote(text: str) -> str:
 _GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
-def join_quote(items) -> str:
+def join_quote(items: Sequence[str]) -> str:
     # Upstream's joinQuote wraps each item in plain double quotes, escaping nothing.
     return '"' + '", "'.join(items) + '"' if items else ""
 

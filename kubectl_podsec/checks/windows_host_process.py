@@ -1,5 +1,7 @@
 """The windowsHostProcess control: the standard's text, its versioned checks and its fix."""
 
+from __future__ import annotations
+
 from kubectl_podsec.checks.types import ALLOWED, Check, CheckResult, Edit, Safety, VersionedCheck
 from kubectl_podsec.checks.util import (
     container_contexts,
@@ -48,7 +50,7 @@ def _check_1_0(meta: dict, spec: dict) -> CheckResult:
 
 
 
-def fix(meta: dict, spec: dict, version) -> list:
+def fix(meta: dict, spec: dict, version: Version | None) -> list:
     edits = []
     if _host_process(pod_security_context(spec)):
         edits.append(Edit(CHECK_ID, "set", ("spec", "securityContext", "windowsOptions", "hostProcess"), False,

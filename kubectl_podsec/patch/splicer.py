@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.patch.style import Style, dash_column, is_compact
 from kubectl_podsec.patch.text import comments_in, line_break_after, line_end, line_start, render_scalar, runs
@@ -33,7 +33,7 @@ class Splice:
 @dataclass(frozen=True)
 class PathStep:
     """One step of a path as found in the document."""
-    parent: Node  # the mapping or sequence stepped into
+    parent: CollectionNode  # the mapping or sequence stepped into
     key: Node | None  # the key node; None in a sequence
     node: Node  # the value or item the step leads to
 
@@ -169,6 +169,9 @@ class Patcher:
         else:
             last = self._last_value(sequence)
             dash = dash_column(self.text, last)
+            if dash is None:
+                # `-` alone on its line, the item below it: no indent to copy for a new item.
+                raise Refused(f"{path[-1]} has an item on the line after its `-`; edit it by hand")
             at = self._line_end(self._end(last))
             self.splices.append(Splice(at, at, self.style.newline + " " * dash + "- " + rendered, depth))
 
@@ -462,7 +465,7 @@ class Patcher:
         compact = self._compact_at(collection) if isinstance(collection, MappingNode) else self.style.compact
         return "," if compact else ", "
 
-    def _entry_range(self, collection: Node, entries: list, first: int, last: int, start: int):
+    def _entry_range(self, collection: CollectionNode, entries: list, first: int, last: int, start: int):
         """The text to delete for entries first..last of a mapping or sequence."""
         def entry_start(i):
             key, value = entries[i]

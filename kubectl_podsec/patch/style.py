@@ -38,7 +38,7 @@ def detect_style(text: str, root: Node) -> Style:
                 stack.append(value)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
-    compact = bool(is_json) and is_compact(text, root)
+    compact = isinstance(root, MappingNode) and bool(is_json) and is_compact(text, root)
     return Style(newline, step if step and step > 0 else 2, max(seq_indent or 0, 0), bool(is_json), compact)
 
 

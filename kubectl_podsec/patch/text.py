@@ -38,9 +38,9 @@ def render_scalar(value, style, json_style: bool) -> str:
     return json.dumps(value)
 
 
-def runs(indices: list):
+def runs(indices: list) -> list[tuple[int, ...]]:
     """Consecutive runs (first, last) of sorted indices."""
-    found = []
+    found: list[list[int]] = []
     for index in indices:
         if found and found[-1][1] == index - 1:
             found[-1][1] = index

@@ -32,10 +32,11 @@ def render_text(result: AuditResult) -> str:
     out = []
     for group in result.groups:
         name = group.name or "(generateName, not in the log)"
+        what = group.what or "(resource not in the log)"
         owner = f"  [owner from {group.owner_from}]" if group.owner_from else ""
         denied = f", {group.denied} denied" if group.denied else ""
         events = f"{group.events} {'event' if group.events == 1 else 'events'}"
-        out.append(f"{group.namespace or '(cluster)'}  {group.what}/{name}  {events}{denied}  "
+        out.append(f"{group.namespace or '(cluster)'}  {what}/{name}  {events}{denied}  "
                    f"{', '.join(group.levels)}{owner}")
         seen = f"seen {group.first_seen} .. {group.last_seen}" if group.first_seen else "seen (no timestamps)"
         out.append(f"  {seen} by {', '.join(group.users) or '(no user recorded)'}")

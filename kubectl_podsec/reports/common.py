@@ -20,6 +20,8 @@ KUSTOMIZE_PREFIX = "kustomize:"
 
 def suppression_note(finding: Finding) -> str:
     suppressed = finding.suppressed
+    if suppressed is None:
+        return ""
     return f"suppressed by {suppressed.by}" + (f": {suppressed.reason}" if suppressed.reason else "")
 
 
@@ -56,7 +58,7 @@ def position(obj: ObjectVerdict, finding: Finding | None) -> tuple:
     return obj.line, obj.column
 
 
-def where_text(source: str, line, column) -> str:
+def where_text(source: str, line: int | None, column: int | None) -> str:
     if line is None:
         return source
     return f"{source}:{line}" + (f":{column}" if column is not None else "")

@@ -44,7 +44,7 @@ def note_text(note: SourceNote) -> str:
             "or the next render brings the old settings back")
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -15,7 +15,7 @@ def render_junit(run: RunResult) -> str:
     cases by classname and name, so names are made unique within a source."""
     import xml.etree.ElementTree as ET
 
-    suites: dict = {}
+    suites: dict[str, dict] = {}
 
     def suite_for(source: str) -> dict:
         return suites.setdefault(source, {"cases": [], "names": set(), "failures": 0, "errors": 0})
@@ -70,6 +70,12 @@ def render_junit(run: RunResult) -> str:
         suite["cases"].append(case)
     for skipped in run.skipped:
         suite_for(skipped.source)  # read and checked, nothing to evaluate: an empty suite
+    return _testsuites(suites)
+
+
+def _testsuites(suites: dict[str, dict]) -> str:
+    """The document: a testsuite per source, with its cases and counts, and the totals."""
+    import xml.etree.ElementTree as ET
 
     root = ET.Element("testsuites", {"name": "kubectl-podsec"})
     totals = {"tests": 0, "failures": 0, "errors": 0}

@@ -3,16 +3,20 @@ apply it are written here, not in the core."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kubectl_podsec.cluster import LABEL_PREFIX
+from kubectl_podsec.levels import Level
 from kubectl_podsec.model import NamespaceSummary
+from kubectl_podsec.reports.terminal import Paint
 from kubectl_podsec.reports.text import count as _count
 
 
-def label_command(name: str, level) -> str:
+def label_command(name: str, level: Level) -> str:
     return f"kubectl label --overwrite ns {name} {LABEL_PREFIX}enforce={level}"
 
 
-def namespaces_data(summaries: list) -> dict:
+def namespaces_data(summaries: Sequence[NamespaceSummary]) -> dict:
     """`namespaces -o json|yaml`."""
     return {"namespaces": [summary_data(s) for s in summaries]}
 
@@ -37,12 +41,12 @@ def summary_data(s: NamespaceSummary) -> dict:
     return data
 
 
-def render_namespaces(summaries: list, paint) -> str:
+def render_namespaces(summaries: Sequence[NamespaceSummary], paint: Paint) -> str:
     """The table, from the same data as -o json."""
     return _render([summary_data(s) for s in summaries], paint)
 
 
-def _render(summaries: list, paint) -> str:
+def _render(summaries: list, paint: Paint) -> str:
     header = ("NAMESPACE", "ENFORCE", "AUDIT", "WARN", "HIGHEST", "FAIL-BASELINE", "FAIL-RESTRICTED", "DRIFT")
     rows = [header]
     for s in summaries:

@@ -21,7 +21,7 @@ def _namespace_data(plan: NamespacePlan, result: PlanResult) -> dict:
 
 
 def _blocker_data(blocker: Blocker, live: bool) -> dict:
-    entry = {
+    entry: dict[str, object] = {
         "kind": blocker.kind, "name": blocker.name, "source": blocker.source, "line": blocker.line,
         "highest": str(blocker.highest), "checks": list(blocker.checks), "effort": blocker.effort,
         "safe": list(blocker.safe), "unsafe": list(blocker.unsafe),

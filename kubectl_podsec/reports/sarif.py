@@ -8,9 +8,11 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from kubectl_podsec import __version__
+from kubectl_podsec.checks.types import Check
 from kubectl_podsec.model import NOWHERE, Finding, InputError, ObjectVerdict, RunResult
 from kubectl_podsec.reports.common import (
     KUSTOMIZE_PREFIX,
@@ -27,7 +29,7 @@ STANDARD_URI = "https://kubernetes.io/docs/concepts/security/pod-security-standa
 SECURITY_SEVERITY = {"baseline": "8.0", "restricted": "5.0"}
 
 
-def _fix_note(check) -> str:
+def _fix_note(check: Check) -> str:
     """What `kubectl podsec fix` does about the check."""
     if check.fix_safety == "safe":
         return "`kubectl podsec fix` applies this fix (any part marked unsafe only with `--unsafe-fixes`)."
@@ -59,7 +61,7 @@ def _markdown_fix(fix: str) -> str:
     return f"**{head}:** " + _markdown(rest.strip())
 
 
-def sarif_rule(check) -> dict:
+def sarif_rule(check: Check) -> dict:
     title, standard, fix = check.title, check.standard, check.fix_paragraph
     level = str(check.level)
     note = f"{_fix_note(check)} `kubectl podsec explain {check.id}` prints this text."
@@ -99,7 +101,7 @@ def _artifact_location(source: str, root: str) -> dict:
     return {"uri": Path(os.path.abspath(source)).as_uri()}
 
 
-def _physical_location(source: str, root: str, line, column) -> dict:
+def _physical_location(source: str, root: str, line: int | None, column: int | None) -> dict:
     if source.startswith(KUSTOMIZE_PREFIX):
         # The rendered text is no file: name the kustomization's directory (a relative URI
         # ending in /), without a region, since its lines are those of the rendered output.
@@ -128,7 +130,7 @@ def sarif_result(obj: ObjectVerdict, finding: Finding, rule_index: int | None, r
         for place in finding.locations or (NOWHERE,):
             line, column = (place.line, place.column) if place.line is not None else (obj.line, obj.column)
             located.append((place, _physical_location(obj.source, root, line, column)))
-        location = {"physicalLocation": located[0][1]}
+        location: dict[str, Any] = {"physicalLocation": located[0][1]}
         related = [{"id": n, "physicalLocation": physical, "message": {"text": place.field or ""}}
                    for n, (place, physical) in enumerate(located[1:], 1)]
         source_key = location["physicalLocation"]["artifactLocation"]["uri"]
@@ -136,7 +138,7 @@ def sarif_result(obj: ObjectVerdict, finding: Finding, rule_index: int | None, r
         location = {"logicalLocations": [_logical_location(obj)]}
         related = []
         source_key = obj.source
-    result = {
+    result: dict[str, Any] = {
         "ruleId": finding.check,
         "level": "error",
         "message": {"text": message},
@@ -156,7 +158,7 @@ def sarif_result(obj: ObjectVerdict, finding: Finding, rule_index: int | None, r
 
 
 def _notification(error: InputError, root: str) -> dict:
-    notification = {"level": "error", "message": {"text": error.message}}
+    notification: dict[str, Any] = {"level": "error", "message": {"text": error.message}}
     if has_file(error.source):
         notification["locations"] = [
             {"physicalLocation": _physical_location(error.source, root, error.line, error.column)}]
@@ -172,7 +174,7 @@ def sarif_document(run: RunResult, checks: Iterable, root: str = ".") -> dict:
     results = [sarif_result(obj, finding, index.get(finding.check), root)
                for obj in run.objects for finding in run.gated(obj)]
     errors = run.errors
-    invocation = {"executionSuccessful": not errors}
+    invocation: dict[str, Any] = {"executionSuccessful": not errors}
     if errors:
         invocation["toolExecutionNotifications"] = [_notification(error, root) for error in errors]
     return {

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
+
+# paint(text, colour), colour being "green", "yellow", "red" or "bold".
+Paint = Callable[[str, str], str]
 
 
-def wants_colour(stream, mode: str = "auto") -> bool:
+def wants_colour(stream: object, mode: str = "auto") -> bool:
     """--color always|never wins; then NO_COLOR (off), FORCE_COLOR (on, unless 0), TERM=dumb
     (off), and last whether the stream is a terminal."""
     if mode != "auto":
@@ -17,10 +21,10 @@ def wants_colour(stream, mode: str = "auto") -> bool:
         return force not in ("0", "false")
     if os.environ.get("TERM") == "dumb":
         return False
-    return getattr(stream, "isatty", lambda: False)()
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def painter(stream, mode: str = "auto"):
+def painter(stream: object, mode: str = "auto") -> Paint:
     """`paint(text, colour)` for "green", "yellow", "red" or "bold"; plain when colour is off."""
     if not wants_colour(stream, mode):
         return lambda text, colour: text
@@ -33,7 +37,7 @@ def painter(stream, mode: str = "auto"):
     return lambda text, colour: f"{codes[colour]}{text}{colorama.Style.RESET_ALL}"
 
 
-def colour_diff(text: str, paint) -> str:
+def colour_diff(text: str, paint: Paint) -> str:
     colours = (("+++", "bold"), ("---", "bold"), ("diff ", "bold"), ("+", "green"), ("-", "red"), ("@@", "yellow"))
     out = []
     for line in text.splitlines(True):

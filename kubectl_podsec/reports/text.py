@@ -8,12 +8,13 @@ from collections import Counter
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import RunResult
+from kubectl_podsec.reports.terminal import Paint
 
 LEVEL_COLOURS = {Level.RESTRICTED: "green", Level.BASELINE: "yellow", Level.PRIVILEGED: "red"}
 NEXT_LEVEL = {Level.PRIVILEGED: Level.BASELINE, Level.BASELINE: Level.RESTRICTED}
 
 
-def render_text(run: RunResult, paint) -> str:
+def render_text(run: RunResult, paint: Paint) -> str:
     """`paint(text, colour)` adds colour or not; the CLI decides."""
     lines = []
     for obj in run.objects:
@@ -97,7 +98,7 @@ def summary_line(run: RunResult) -> str:
     return "; ".join(parts) + f" (policy {run.policy_version})"
 
 
-def where_text(source: str, line, column) -> str:
+def where_text(source: str, line: int | None, column: int | None) -> str:
     if line is None:
         return source
     return f"{source}:{line}" + (f":{column}" if column is not None else "")
