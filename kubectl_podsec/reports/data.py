@@ -83,12 +83,28 @@ def check_json_stream(head: RunResult, objects, tail) -> Iterator[str]:
     """render_json(check_data(run)) in pieces, each object's entry as it comes from
     `objects`: the same text without holding it. `head` gives what comes before the objects,
     `tail()`, called once they are all out, the run with what comes after them."""
+    return check_json_pieces(head, (json.dumps(object_data(obj), ensure_ascii=False) for obj in objects), tail)
+
+
+def object_json_parts(obj: ObjectVerdict) -> tuple:
+    """A live object's entry, as check_json_stream writes it, in two parts, before and after
+    its pod count: the count is known last (the pods of its group are still being read)."""
+    data = object_data(obj)
+    keys = list(data)
+    at = keys.index("pods")
+    head = json.dumps({key: data[key] for key in keys[:at]}, ensure_ascii=False)[:-1] + ', "pods": '
+    rest = {key: data[key] for key in keys[at + 1:]}
+    return head, (", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}")
+
+
+def check_json_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+    """check_json_stream of entries already written as JSON."""
     first = True
     before = check_data(head)
     yield "{\n" + "".join(_json_entry(key, before[key]) + ",\n" for key in list(before)[:list(before).index("objects")])
     yield f"  {json.dumps('objects')}: "
-    for obj in objects:
-        yield ("[\n    " if first else ",\n    ") + json.dumps(object_data(obj), ensure_ascii=False)
+    for entry in entries:
+        yield ("[\n    " if first else ",\n    ") + entry
         first = False
     yield "[]" if first else "\n  ]"
     after = check_data(tail())
