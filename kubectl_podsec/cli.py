@@ -113,8 +113,8 @@ def cmd_check(args) -> int:
         sys.stdout.write(compare.render_text(result) if args.output == "text"
                          else _render_data(args.output, compare.compare_data(result)))
         return _exit(result)
-    if args.output == "json" and streamable(options):
-        return _check_streaming(options)
+    if args.output in ("json", "text") and streamable(options):
+        return _check_streaming(args, options)
     if args.output == "json" and live_streamable(options):
         return _check_live_json(options)
     run = run_check(options)
@@ -130,14 +130,21 @@ def _render_data(output: str, data: dict) -> str:
     return render_json(data) if output == "json" else render_yaml(data)
 
 
-def _check_streaming(options) -> int:
-    """-o json written object by object as the input is read: the same bytes as run_check's
-    report, without holding it; what goes to stderr follows the report."""
-    from kubectl_podsec.reports.data import check_json_stream
+def _check_streaming(args, options) -> int:
+    """-o json or text written object by object as the input is read: the same bytes as
+    run_check's report, without holding it; what goes to stderr follows the report."""
     from kubectl_podsec.usecases import CheckStream
 
     stream = CheckStream(options)
-    for piece in check_json_stream(stream.head, stream.objects(), stream.result):
+    if args.output == "json":
+        from kubectl_podsec.reports.data import check_json_stream
+
+        pieces = check_json_stream(stream.head, stream.objects(), stream.result)
+    else:
+        from kubectl_podsec.reports.text import check_text_stream
+
+        pieces = check_text_stream(options.level, stream.objects(), stream.result, _painter(args))
+    for piece in pieces:
         sys.stdout.write(piece)
     run = stream.result()
     _say(run.said)
