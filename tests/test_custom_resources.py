@@ -730,3 +730,16 @@ def test_live_fix_of_a_custom_resource(podsec, monkeypatch, key):
     assert "status" not in fixed and "uid" not in fixed["metadata"]
     check = podsec("check", "-f", "-", stdin=run.out.encode())
     assert check.code == 0, check.out
+
+
+def test_live_plan_judges_a_pod_template_entry_kind(podsec, monkeypatch, tmp_path):
+    """plan reads the cluster through the same judging as check: the config's kinds reach it
+    (the fake lists the Widget among the workloads plan asks for)."""
+    obj = live(widget(HOST_PID_TEMPLATE))
+    monkeypatch.setattr(cluster, "Kubectl", fake_kubectl([obj], {"shop": {}}))
+    without = podsec("plan", "shop", "-o", "json")
+    assert without.json["namespaces"][0]["blockers"] == [], without.err
+    write(tmp_path, ".podsec.yaml", WIDGET_CONFIG)
+    run = podsec("plan", "shop", "-o", "json", "--config", str(tmp_path / ".podsec.yaml"))
+    [blocker] = run.json["namespaces"][0]["blockers"]
+    assert (blocker["kind"], blocker["name"], blocker["highest"]) == ("Widget", "gadget", "privileged")
