@@ -115,8 +115,8 @@ def cmd_check(args) -> int:
         return _exit(result)
     if args.output in ("json", "text") and streamable(options):
         return _check_streaming(args, options)
-    if args.output == "json" and live_streamable(options):
-        return _check_live_json(options)
+    if args.output in ("json", "yaml") and live_streamable(options):
+        return _check_live_data(args.output, options)
     run = run_check(options)
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
@@ -154,19 +154,20 @@ def _check_streaming(args, options) -> int:
     return EXIT_FINDINGS if stream.failing else EXIT_CLEAN
 
 
-def _check_live_json(options) -> int:
-    """-o json of the cluster, each object held as its JSON text from when it is judged (not
-    as its result, nor the report's data) and written when its pod count is known: the same
-    bytes as run_check's report, in much less memory."""
-    from kubectl_podsec.reports.data import check_json_pieces, object_json_parts
+def _check_live_data(output: str, options) -> int:
+    """-o json or yaml of the cluster, each object held as its text from when it is judged
+    (not as its result, nor the report's data) and written once its pod count is known: the
+    same bytes as run_check's report, in much less memory."""
+    from kubectl_podsec.reports import data
     from kubectl_podsec.usecases import run_check_live
 
-    live = run_check_live(options, object_json_parts)
+    json = output == "json"
+    live = run_check_live(options, data.object_json_parts if json else data.object_yaml_parts)
     run = live.run
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
     texts = (head + str(pods) + tail for (head, tail), pods in live.entries)
-    for piece in check_json_pieces(run, texts, lambda: run):
+    for piece in (data.check_json_pieces if json else data.check_yaml_pieces)(run, texts, lambda: run):
         sys.stdout.write(piece)
     if run.errors:
         return EXIT_ERROR

@@ -1,4 +1,4 @@
-"""Live `check -o json` holding each object only as its JSON text (issue 11, memory at 100,000
+"""Live `check -o json` (and yaml) holding each object only as its JSON text (issue 11, memory at 100,000
 pods): the objects read, their results and the report's data are not kept to the end. The
 output, stderr and exit code are byte for byte those of the path that builds the whole report
 (run_check, as -o yaml and text still do), run here as a subprocess with that path forced:
@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from kube_replay import SyntheticCluster
+import yaml
+from kube_replay import ReplayServer, SyntheticCluster
 from test_live import ALL, TEAM_CHECKOUT, Run, plugin_env, podsec, replay
 from test_live_pages import SHORT_NAMES, Failing
 
@@ -37,7 +38,9 @@ def assert_same(streamed: Run, whole: Run) -> None:
 
 
 def both(server, tmp_path, kubectl, *argv) -> tuple:
+    """(streamed, whole report) of -o json, once -o yaml is checked to be the same both ways."""
     env = plugin_env(tmp_path, server.url, kubectl)
+    assert_same(podsec(env, "check", *argv, "-o", "yaml"), whole_report(env, "check", *argv, "-o", "yaml"))
     return podsec(env, "check", *argv, "-o", "json"), whole_report(env, "check", *argv, "-o", "json")
 
 
@@ -55,6 +58,13 @@ def test_generated_cluster_is_byte_identical(kubectl, tmp_path, argv):
     assert streamed.code == 1 and streamed.json["objects"]
     grouped = [o for o in streamed.json["objects"] if o["kind"] == "ReplicaSet" and o["pods"] > 1]
     assert grouped or "pods" in argv  # pods listed first, counted under ReplicaSets read later
+
+
+def test_no_objects_and_a_missing_namespace_are_said_alike(kubectl, tmp_path):
+    with SyntheticCluster(pods=10, namespaces=2) as server:
+        streamed, whole = both(server, tmp_path, kubectl, "-n", "ns-999")
+    assert_same(streamed, whole)
+    assert streamed.code == 2 and streamed.json["objects"] == [] and 'namespace "ns-999" not found' in streamed.err
 
 
 def test_exemptions_and_the_admission_configuration_are_applied_alike(kubectl, tmp_path):
@@ -91,17 +101,15 @@ def test_errors_on_a_page_are_said_alike(kubectl, tmp_path):
     (TEAM_CHECKOUT, ["-n", "team-checkout"]),
 ])
 def test_recorded_cluster_is_byte_identical(kubectl, tmp_path, scenarios, argv):
-    streamed, _ = replay(scenarios, tmp_path, kubectl, "check", *argv, "-o", "json")
-    env_whole = whole_report_env(scenarios, tmp_path, kubectl, *argv)
-    assert_same(streamed, env_whole)
-    assert streamed.json["objects"]
+    for output in ("json", "yaml"):
+        streamed, _ = replay(scenarios, tmp_path, kubectl, "check", *argv, "-o", output)
+        assert_same(streamed, whole_report_replayed(scenarios, tmp_path, kubectl, *argv, "-o", output))
+        assert yaml.safe_load(streamed.out)["objects"]
 
 
-def whole_report_env(scenarios, tmp_path, kubectl, *argv) -> Run:
-    from kube_replay import ReplayServer
-
+def whole_report_replayed(scenarios, tmp_path, kubectl, *argv) -> Run:
     with ReplayServer(scenarios) as server:
-        whole = whole_report(plugin_env(tmp_path, server.url, kubectl), "check", *argv, "-o", "json")
+        whole = whole_report(plugin_env(tmp_path, server.url, kubectl), "check", *argv)
     assert server.unmatched == [], whole.err
     return whole
 

@@ -116,3 +116,36 @@ def render_yaml(data: dict) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# The YAML report in pieces, as the JSON one above. A block mapping's keys, and a block
+# sequence's items, are written alike wherever they start (at the same column, the same
+# width) and the report's data shares no container (no anchors), so the pieces dumped one by
+# one are the whole dump's text.
+
+
+def object_yaml_parts(obj: ObjectVerdict) -> tuple:
+    """A live object's entry in render_yaml's list of objects, in two parts, before and after
+    its pod count (object_json_parts)."""
+    data = object_data(obj)
+    keys = list(data)
+    at = keys.index("pods")
+    head = render_yaml([{key: data[key] for key in keys[:at]}]) + "  pods: "
+    rest = {key: data[key] for key in keys[at + 1:]}
+    return head, ("\n  " + render_yaml([rest])[2:] if rest else "\n")
+
+
+def check_yaml_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+    """render_yaml(check_data(run)) in pieces, of entries already written as YAML list items."""
+    before = check_data(head)
+    keys = list(before)
+    yield render_yaml({key: before[key] for key in keys[:keys.index("objects")]}) + "objects:"
+    first = True
+    for entry in entries:
+        yield ("\n" if first else "") + entry
+        first = False
+    if first:
+        yield " []\n"
+    after = check_data(tail())
+    keys = list(after)
+    yield render_yaml({key: after[key] for key in keys[keys.index("objects") + 1:]})
