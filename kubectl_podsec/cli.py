@@ -115,8 +115,8 @@ def cmd_check(args) -> int:
         return _exit(result)
     if args.output in ("json", "text") and streamable(options):
         return _check_streaming(args, options)
-    if args.output in ("json", "yaml") and live_streamable(options):
-        return _check_live_data(args.output, options)
+    if args.output in ("json", "yaml", "text") and live_streamable(options):
+        return _check_live(args, options)
     run = run_check(options)
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
@@ -154,20 +154,28 @@ def _check_streaming(args, options) -> int:
     return EXIT_FINDINGS if stream.failing else EXIT_CLEAN
 
 
-def _check_live_data(output: str, options) -> int:
-    """-o json or yaml of the cluster, each object held as its text from when it is judged
-    (not as its result, nor the report's data) and written once its pod count is known: the
-    same bytes as run_check's report, in much less memory."""
-    from kubectl_podsec.reports import data
+def _check_live(args, options) -> int:
+    """-o json, yaml or text of the cluster, each object held as its text from when it is
+    judged (not as its result, nor the report's data) and written once its pod count is known
+    (the order is the objects' as read, and pods are counted until the last is read): the same
+    bytes as run_check's report, in much less memory."""
+    from kubectl_podsec.reports import data, text
     from kubectl_podsec.usecases import run_check_live
 
-    json = output == "json"
-    live = run_check_live(options, data.object_json_parts if json else data.object_yaml_parts)
+    if args.output == "text":
+        paint, gate = _painter(args), options.level
+        live = run_check_live(options, lambda obj: text.object_text_parts(obj, paint, gate))
+        entries = ((head + text.pods_text(pods) + tail, brief) for (head, tail, brief), pods in live.entries)
+        pieces = text.check_text_pieces(gate, entries, lambda: live.run)
+    else:
+        as_json = args.output == "json"
+        live = run_check_live(options, data.object_json_parts if as_json else data.object_yaml_parts)
+        texts = (head + str(pods) + tail for (head, tail), pods in live.entries)
+        pieces = (data.check_json_pieces if as_json else data.check_yaml_pieces)(live.run, texts, lambda: live.run)
     run = live.run
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
-    texts = (head + str(pods) + tail for (head, tail), pods in live.entries)
-    for piece in (data.check_json_pieces if json else data.check_yaml_pieces)(run, texts, lambda: run):
+    for piece in pieces:
         sys.stdout.write(piece)
     if run.errors:
         return EXIT_ERROR

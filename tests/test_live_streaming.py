@@ -1,7 +1,7 @@
-"""Live `check -o json` (and yaml) holding each object only as its JSON text (issue 11, memory at 100,000
-pods): the objects read, their results and the report's data are not kept to the end. The
-output, stderr and exit code are byte for byte those of the path that builds the whole report
-(run_check, as -o yaml and text still do), run here as a subprocess with that path forced:
+"""Live `check` (-o json, yaml and text) holding each object only as its text (issue 11, memory
+at 100,000 pods): the objects read, their results and the report's data are not kept to the
+end. The output, stderr and exit code are byte for byte those of the path that builds the
+whole report (run_check and the renderers), run here as a subprocess with that path forced:
 through the real kubectl, against generated and recorded API servers."""
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ def assert_same(streamed: Run, whole: Run) -> None:
 
 
 def both(server, tmp_path, kubectl, *argv) -> tuple:
-    """(streamed, whole report) of -o json, once -o yaml is checked to be the same both ways."""
+    """(streamed, whole report) of -o json, once -o yaml and text are checked to be the same
+    both ways."""
     env = plugin_env(tmp_path, server.url, kubectl)
-    assert_same(podsec(env, "check", *argv, "-o", "yaml"), whole_report(env, "check", *argv, "-o", "yaml"))
+    for output in ("yaml", "text"):
+        assert_same(podsec(env, "check", *argv, "-o", output), whole_report(env, "check", *argv, "-o", output))
     return podsec(env, "check", *argv, "-o", "json"), whole_report(env, "check", *argv, "-o", "json")
 
 
@@ -49,7 +51,7 @@ def both(server, tmp_path, kubectl, *argv) -> tuple:
     ["-n", "ns-001", "--chunk-size=5"],
     ["-A", SHORT_NAMES],  # one `kubectl get`
     ["-A", "--level", "baseline", "-l", "app=app-privileged"],
-    ["-A", "pods", "--version", "v1.30"],
+    ["-A", "pods", "--version", "v1.30", "--color", "always"],
 ])
 def test_generated_cluster_is_byte_identical(kubectl, tmp_path, argv):
     with SyntheticCluster(pods=90, namespaces=4) as server:
@@ -101,10 +103,10 @@ def test_errors_on_a_page_are_said_alike(kubectl, tmp_path):
     (TEAM_CHECKOUT, ["-n", "team-checkout"]),
 ])
 def test_recorded_cluster_is_byte_identical(kubectl, tmp_path, scenarios, argv):
-    for output in ("json", "yaml"):
+    for output in ("json", "yaml", "text"):
         streamed, _ = replay(scenarios, tmp_path, kubectl, "check", *argv, "-o", output)
         assert_same(streamed, whole_report_replayed(scenarios, tmp_path, kubectl, *argv, "-o", output))
-        assert yaml.safe_load(streamed.out)["objects"]
+        assert "highest=" in streamed.out if output == "text" else yaml.safe_load(streamed.out)["objects"]
 
 
 def whole_report_replayed(scenarios, tmp_path, kubectl, *argv) -> Run:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from collections import Counter
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import RunResult
@@ -23,21 +24,59 @@ def check_text_stream(gate: Level, objects, tail, paint) -> Iterator[str]:
     """render_text(run) in pieces, each object's lines as it comes from `objects`: the same
     text without holding the objects. `tail()`, called once they are all out, is the run with
     what comes after them (its skipped objects and errors; its objects are not read)."""
+    return check_text_pieces(gate, (("\n".join(object_lines(obj, paint)) + "\n", obj) for obj in objects), tail)
+
+
+def check_text_pieces(gate: Level, entries, tail) -> Iterator[str]:
+    """check_text_stream of (lines, object or its Brief) pairs, the lines already written."""
     tally = Tally(gate)
-    for obj in objects:
+    for text, obj in entries:
         tally.add(obj)
-        yield "\n".join(object_lines(obj, paint)) + "\n"
+        yield text
     run = tail()
     yield "\n".join([summary_line(run, tally)] + next_steps(run, tally)) + "\n"
 
 
-def object_lines(obj, paint) -> list:
-    """An object's line and its findings at the next level up."""
+_PODS = "\0"  # where a live object's pod count goes: nothing before it in its line holds a NUL
+
+
+def object_text_parts(obj, paint, gate: Level) -> tuple:
+    """A live object's lines in two parts, before and after its pod count (pods_text), which is
+    known last; and its Brief."""
+    head, _, tail = "\n".join(object_lines(obj, paint, _PODS)).partition(_PODS)
+    return head, tail + "\n", brief(obj, gate)
+
+
+def pods_text(pods: int) -> str:
+    return f" [{pods} pods]" if pods > 1 else ""
+
+
+class Brief(NamedTuple):
+    """What Tally reads of an object: its first finding that fails the gate unsuppressed."""
+
+    source: str
+    kind: str
+    namespace: str
+    name: str
+    highest: Level
+    effective_highest: Level
+    findings: tuple
+
+
+def brief(obj, gate: Level) -> Brief:
+    first = next((f for f in obj.findings if not f.suppressed and f.level <= gate), None)
+    return Brief(obj.source, obj.kind, obj.namespace, obj.name, obj.highest, obj.effective_highest,
+                 (first,) if first else ())
+
+
+def object_lines(obj, paint, pods: str | None = None) -> list:
+    """An object's line and its findings at the next level up; `pods` in place of its pod count."""
     lines = []
     where = where_text(obj.source, obj.line, obj.column)
     namespace = f" ({obj.namespace})" if obj.namespace else ""
     highest = obj.highest
-    pods = f" [{obj.live.pods} pods]" if obj.live is not None and obj.live.pods > 1 else ""
+    if pods is None:
+        pods = pods_text(obj.live.pods) if obj.live is not None else ""
     enforce = obj.live.mode("enforce") if obj.live is not None else None
     verdict = ""
     if enforce:
