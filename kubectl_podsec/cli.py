@@ -113,7 +113,7 @@ def cmd_check(args) -> int:
         sys.stdout.write(compare.render_text(result) if args.output == "text"
                          else _render_data(args.output, compare.compare_data(result)))
         return _exit(result)
-    if args.output in ("json", "text") and streamable(options):
+    if args.output in ("json", "yaml", "text") and streamable(options):
         return _check_streaming(args, options)
     if args.output in ("json", "yaml", "text") and live_streamable(options):
         return _check_live(args, options)
@@ -131,7 +131,7 @@ def _render_data(output: str, data: dict) -> str:
 
 
 def _check_streaming(args, options) -> int:
-    """-o json or text written object by object as the input is read: the same bytes as
+    """-o json, yaml or text written object by object as the input is read: the same bytes as
     run_check's report, without holding it; what goes to stderr follows the report."""
     from kubectl_podsec.usecases import CheckStream
 
@@ -140,6 +140,10 @@ def _check_streaming(args, options) -> int:
         from kubectl_podsec.reports.data import check_json_stream
 
         pieces = check_json_stream(stream.head, stream.objects(), stream.result)
+    elif args.output == "yaml":
+        from kubectl_podsec.reports.data import check_yaml_stream
+
+        pieces = check_yaml_stream(stream.head, stream.objects(), stream.result)
     else:
         from kubectl_podsec.reports.text import check_text_stream
 

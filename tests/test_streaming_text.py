@@ -1,4 +1,4 @@
-"""`check` text on files written as it goes (issue 11, "Write -o json and text as you go"): each
+"""`check` text (and -o yaml) on files written as it goes (issue 11, "Write -o json and text as you go"): each
 object's lines as its part of the input is judged, the summary and next steps at the end, the
 same bytes as rendering the whole report. The thresholds come down through
 KUBECTL_PODSEC_PARALLEL_BYTES so that small inputs are read in parts."""
@@ -73,6 +73,17 @@ def test_text_in_parts_is_the_whole_report(podsec, monkeypatch, tmp_path):
         assert (parts.code, parts.out, parts.err) == (whole.code, whole.out, whole.err)
     parts = run_with(podsec, monkeypatch, SMALL, 1, *argv)
     assert (parts.code, parts.out, parts.err) == (whole.code, whole.out, whole.err)
+
+
+def test_yaml_in_parts_is_the_whole_report(podsec, monkeypatch, tmp_path):
+    """-o yaml is written object by object too: the bytes of render_yaml(check_data(run))."""
+    from kubectl_podsec.reports.data import check_data, render_yaml
+
+    for paths in ([write(tmp_path, "empty.yaml", "")], many_files(tmp_path) + [str(tmp_path / "missing.yaml")]):
+        options = CheckOptions(Level.RESTRICTED, PolicyVersion(None), tuple(paths), jobs=1)
+        run = run_with(podsec, monkeypatch, SMALL, 1, "check", "-o", "yaml", *[a for p in paths for a in ("-f", p)])
+        assert run.out == render_yaml(check_data(run_check(options)))
+    assert run.code == 2 and run.out.count("\n  highest: ") == 5 + 6 + 7 + 8 + 1
 
 
 def test_each_objects_lines_come_before_the_input_is_all_read(monkeypatch, tmp_path):

@@ -135,6 +135,11 @@ def object_yaml_parts(obj: ObjectVerdict) -> tuple:
     return head, ("\n  " + render_yaml([rest])[2:] if rest else "\n")
 
 
+def check_yaml_stream(head: RunResult, objects, tail) -> Iterator[str]:
+    """render_yaml(check_data(run)) in pieces, as check_json_stream."""
+    return check_yaml_pieces(head, (render_yaml([object_data(obj)]) for obj in objects), tail)
+
+
 def check_yaml_pieces(head: RunResult, entries, tail) -> Iterator[str]:
     """render_yaml(check_data(run)) in pieces, of entries already written as YAML list items."""
     before = check_data(head)
