@@ -99,7 +99,7 @@ def _render_check(args, run) -> str:
 
 
 def cmd_check(args) -> int:
-    from kubectl_podsec.usecases import run_check, run_compare, streamable
+    from kubectl_podsec.usecases import live_streamable, run_check, run_compare, streamable
 
     options = _check_options(args, _config(args))
     if args.compare_versions:
@@ -113,8 +113,10 @@ def cmd_check(args) -> int:
         sys.stdout.write(compare.render_text(result) if args.output == "text"
                          else _render_data(args.output, compare.compare_data(result)))
         return _exit(result)
-    if args.output == "json" and streamable(options):
-        return _check_streaming(options)
+    if args.output in ("json", "yaml", "text") and streamable(options):
+        return _check_streaming(args, options)
+    if args.output in ("json", "yaml", "text") and live_streamable(options):
+        return _check_live(args, options)
     run = run_check(options)
     _say(run.said)
     _say(f"error: {error}" for error in run.errors)
@@ -128,14 +130,25 @@ def _render_data(output: str, data: dict) -> str:
     return render_json(data) if output == "json" else render_yaml(data)
 
 
-def _check_streaming(options) -> int:
-    """-o json written object by object as the input is read: the same bytes as run_check's
-    report, without holding it; what goes to stderr follows the report."""
-    from kubectl_podsec.reports.data import check_json_stream
+def _check_streaming(args, options) -> int:
+    """-o json, yaml or text written object by object as the input is read: the same bytes as
+    run_check's report, without holding it; what goes to stderr follows the report."""
     from kubectl_podsec.usecases import CheckStream
 
     stream = CheckStream(options)
-    for piece in check_json_stream(stream.head, stream.objects(), stream.result):
+    if args.output == "json":
+        from kubectl_podsec.reports.data import check_json_stream
+
+        pieces = check_json_stream(stream.head, stream.objects(), stream.result)
+    elif args.output == "yaml":
+        from kubectl_podsec.reports.data import check_yaml_stream
+
+        pieces = check_yaml_stream(stream.head, stream.objects(), stream.result)
+    else:
+        from kubectl_podsec.reports.text import check_text_stream
+
+        pieces = check_text_stream(options.level, stream.objects(), stream.result, _painter(args))
+    for piece in pieces:
         sys.stdout.write(piece)
     run = stream.result()
     _say(run.said)
@@ -143,6 +156,34 @@ def _check_streaming(options) -> int:
     if run.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if stream.failing else EXIT_CLEAN
+
+
+def _check_live(args, options) -> int:
+    """-o json, yaml or text of the cluster, each object held as its text from when it is
+    judged (not as its result, nor the report's data) and written once its pod count is known
+    (the order is the objects' as read, and pods are counted until the last is read): the same
+    bytes as run_check's report, in much less memory."""
+    from kubectl_podsec.reports import data, text
+    from kubectl_podsec.usecases import run_check_live
+
+    if args.output == "text":
+        paint, gate = _painter(args), options.level
+        live = run_check_live(options, lambda obj: text.object_text_parts(obj, paint, gate))
+        entries = ((head + text.pods_text(pods) + tail, brief) for (head, tail, brief), pods in live.entries)
+        pieces = text.check_text_pieces(gate, entries, lambda: live.run)
+    else:
+        as_json = args.output == "json"
+        live = run_check_live(options, data.object_json_parts if as_json else data.object_yaml_parts)
+        texts = (head + str(pods) + tail for (head, tail), pods in live.entries)
+        pieces = (data.check_json_pieces if as_json else data.check_yaml_pieces)(live.run, texts, lambda: live.run)
+    run = live.run
+    _say(run.said)
+    _say(f"error: {error}" for error in run.errors)
+    for piece in pieces:
+        sys.stdout.write(piece)
+    if run.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if live.failing else EXIT_CLEAN
 
 
 def cmd_fix(args) -> int:

@@ -20,14 +20,19 @@ SOURCE = "cluster"
 
 
 def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labels: dict | None = None,
-                 admission=None, kinds: WorkloadKinds = DEFAULT_KINDS) -> Report:
+                 admission=None, kinds: WorkloadKinds = DEFAULT_KINDS, keep=None) -> Report:
     """Fetch, evaluate and group. Errors (kubectl, RBAC, ...) are collected, not raised, so
     that one forbidden kind does not hide the others.
 
     The objects come a page at a time (Kubectl.pages, read ahead while this judges) and only
     their results stay: pods that judge alike under one owner are counted as they come. What
-    the namespaces' labels decide is added at the end, once the labels are read (with -A or -n
-    that read starts with the first object, so it too runs while this judges)."""
+    the namespaces' labels decide is added once the labels are read (with -A or -n that read
+    starts with the first object, so it runs while this judges).
+
+    `keep(result)`, when given, makes of each result, complete but for its pod count, what is
+    kept of it instead (a report entry, compact), as soon as the labels are known: the
+    objects read are then not held to the end. report.objects is then (kept, pods) pairs,
+    grouped and in the same order as the results would be."""
     report = Report(version)
     reading = kubectl.pages(resources or [",".join(WORKLOAD_RESOURCES)])  # starts reading at once
     try:
@@ -48,6 +53,11 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
                 if prefetch and not judged.namespaces and (item.get("metadata") or {}).get("namespace"):
                     judged.labels = _in_background(lambda: kubectl.namespaces(wanted))
                 _judge(item, effective, evaluate, admission, judged, report, kinds)
+            del page
+            if keep is not None and judged.pending and (labels is not None or judged.labels_ready()):
+                early = labels if labels is not None else _namespace_labels(kubectl, judged, [])
+                judged.keep_pending(keep, lambda result, labels=early: _modes(result, labels, version, evaluate,
+                                                                              admission))
     except ClusterError as error:
         reading.close()
         report.warnings.extend(error.warnings)
@@ -61,21 +71,53 @@ def scan_cluster(kubectl: Kubectl, resources: list, version: PolicyVersion, labe
             report.errors.insert(len(judged.listing_errors), Problem(SOURCE, None, None, missing))
     if labels is None:
         labels = _namespace_labels(kubectl, judged, report.warnings)
-    for result in judged.results:
-        result.live = replace(result.live, modes=_modes(result, labels, version, evaluate, admission))
-    report.objects = group_pods(judged.results)
+    modes = lambda result: _modes(result, labels, version, evaluate, admission)  # noqa: E731
+    if keep is not None:
+        judged.keep_pending(keep, modes)
+        report.objects = [(entry.value, entry.pods) for entry in group_pods(judged.results)]
+        return report
+    for entry in judged.results:
+        entry.value.live = replace(entry.value.live, modes=modes(entry.value))
+    report.objects = []
+    for entry in group_pods(judged.results):
+        result = entry.value
+        result.live = replace(result.live, pods=entry.pods)
+        report.objects.append(result)
     return report
+
+
+class _Entry:
+    """A judged object: what grouping needs of it, and its ObjectResult (or what scan_cluster's
+    `keep` made of it)."""
+
+    __slots__ = ("identity", "owner", "signature", "pods", "value")
+
+    def __init__(self, identity: tuple, owner: Owner | None, signature: tuple, pods: int, value):
+        self.identity, self.owner, self.signature, self.pods, self.value = identity, owner, signature, pods, value
 
 
 class _Judged:
     """What scan_cluster keeps of the objects it has judged."""
 
     def __init__(self):
-        self.results = []  # ObjectResult, in the order read; pods alike under one owner once
+        self.results = []  # _Entry, in the order read; pods alike under one owner once
+        self.pending = []  # _Entry whose value is still the ObjectResult, for `keep`
         self.pods = {}  # (namespace, owner kind, owner name, signature) -> the first such pod
+        self.signatures = {}  # one tuple per distinct signature, shared by the entries
         self.namespaces = set()  # of every object read
         self.listing_errors = []
         self.labels = None  # with -A or -n: the wait for the namespaces' labels, being read
+
+    def labels_ready(self) -> bool:
+        return self.labels is not None and self.labels.ready()
+
+    def keep_pending(self, keep, modes) -> None:
+        """The pending results with their modes, handed to `keep`; only what it gives stays."""
+        for entry in self.pending:
+            result = entry.value
+            result.live = replace(result.live, modes=modes(result))
+            entry.value = keep(result)
+        self.pending = []
 
 
 def _judge(item: dict, effective, evaluate, admission, judged: _Judged, report: Report,
@@ -103,14 +145,20 @@ def _judge(item: dict, effective, evaluate, admission, judged: _Judged, report: 
                                      pod_creators(workload.kind, owner))
         if exempt:
             result.suppressed = {v.check: Suppression("admission", exempt) for v in verdict.violations}
+    signature = _signature(result)
+    signature = judged.signatures.setdefault(signature, signature)
     if workload.kind == "Pod" and owner is not None:
-        key = (workload.namespace, owner.get("kind"), owner.get("name"), _signature(result))
+        key = (workload.namespace, owner.get("kind"), owner.get("name"), signature)
         first = judged.pods.get(key)
         if first is not None:  # judged alike: only counted (group_pods folds the groups)
-            first.live = replace(first.live, pods=first.live.pods + 1)
+            first.pods += 1
             return
-        judged.pods[key] = result
-    judged.results.append(result)
+    entry = _Entry((workload.namespace, workload.kind, workload.name), result.live.owner, signature,
+                   result.live.pods, result)
+    if workload.kind == "Pod" and owner is not None:
+        judged.pods[key] = entry
+    judged.results.append(entry)
+    judged.pending.append(entry)
 
 
 def _modes(result, labels: dict, version: PolicyVersion, evaluate, admission) -> tuple:
@@ -154,6 +202,7 @@ def _in_background(read):
             raise error
         return value
 
+    wait.ready = done.is_set
     return wait
 
 
@@ -205,27 +254,27 @@ def pod_creators(kind: str, owner: dict | None) -> tuple:
     return (f"system:serviceaccount:kube-system:{controller}", "system:kube-controller-manager")
 
 
-def group_pods(results: list) -> list:
+def group_pods(entries: list) -> list:
     """Pods are reported under the workload that controls them, with a count, when they
     judge the same as it; a pod that differs (or whose owner was not fetched, as a group)
     keeps its own entry. A pod's count may be more than one: the pods it stands for."""
-    by_identity = {(r.workload.namespace, r.workload.kind, r.workload.name): r for r in results}
+    by_identity = {entry.identity: entry for entry in entries}
     out, groups = [], {}
-    for result in results:
-        owner = result.live.owner
-        if result.workload.kind != "Pod" or owner is None:
-            out.append(result)
+    for entry in entries:
+        owner = entry.owner
+        if entry.identity[1] != "Pod" or owner is None:
+            out.append(entry)
             continue
-        key = (result.workload.namespace, owner.kind, owner.name, _signature(result))
+        key = (entry.identity[0], owner.kind, owner.name, entry.signature)
         parent = by_identity.get(key[:3])
-        if parent is not None and _signature(parent) == key[3]:
-            parent.live = replace(parent.live, pods=parent.live.pods + result.live.pods)
+        if parent is not None and parent.signature == key[3]:
+            parent.pods += entry.pods
             continue
         if key in groups:
-            groups[key].live = replace(groups[key].live, pods=groups[key].live.pods + result.live.pods)
+            groups[key].pods += entry.pods
             continue
-        groups[key] = result
-        out.append(result)
+        groups[key] = entry
+        out.append(entry)
     return out
 
 

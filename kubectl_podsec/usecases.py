@@ -246,6 +246,45 @@ def streamable(options: CheckOptions) -> bool:
         not options.baseline and not options.write_baseline
 
 
+@dataclass(frozen=True)
+class LiveCheck:
+    """`check` on the cluster with its objects reduced as they are judged (run_check_live)."""
+
+    run: RunResult  # without its objects
+    entries: tuple  # (reduce(verdict), pods) in the report's order
+    failing: int  # how many of them are below the gate
+
+
+def run_check_live(options: CheckOptions, reduce) -> LiveCheck:
+    """run_check on the cluster, holding each object only as `reduce(verdict)` makes it: its
+    verdict, exemptions applied, is complete but for its pod count (live.pods), which is
+    known once every pod is read and comes beside it. For live_streamable(options)."""
+    from kubectl_podsec.live import scan_cluster
+    from kubectl_podsec.suppress import apply_exemptions
+    from kubectl_podsec.workloads import kinds_for
+
+    gate = RunResult(str(options.policy_version), options.level)
+
+    def keep(result) -> tuple:
+        apply_exemptions([result], options.config)
+        verdict = object_verdict(result)
+        return reduce(verdict), gate.fails(verdict)
+
+    report = scan_cluster(options.kubectl, list(options.resources), options.policy_version,
+                          admission=load_admission(options.admission_config), kinds=kinds_for(options.config),
+                          keep=keep)
+    entries = tuple((kept, pods) for (kept, _), pods in report.objects)
+    failing = sum(1 for (_, fails), _ in report.objects if fails)
+    report.objects = []
+    said = list(report.warnings) + [f"note: {note}" for note in report.notes]
+    return LiveCheck(check_result(report, options.level, said=tuple(said)), entries, failing)
+
+
+def live_streamable(options: CheckOptions) -> bool:
+    """Whether `check` on the cluster may hold its objects reduced: without a baseline."""
+    return not options.specs and not options.kustomize and not options.baseline and not options.write_baseline
+
+
 def run_compare(options: CheckOptions, pair: str) -> CompareResult:
     """`check --compare-versions FROM,TO`: the workloads whose verdict differs between the two
     versions of `pair`, with exemptions applied; on a live cluster `latest` is its own minor."""

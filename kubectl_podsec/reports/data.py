@@ -83,12 +83,28 @@ def check_json_stream(head: RunResult, objects, tail) -> Iterator[str]:
     """render_json(check_data(run)) in pieces, each object's entry as it comes from
     `objects`: the same text without holding it. `head` gives what comes before the objects,
     `tail()`, called once they are all out, the run with what comes after them."""
+    return check_json_pieces(head, (json.dumps(object_data(obj), ensure_ascii=False) for obj in objects), tail)
+
+
+def object_json_parts(obj: ObjectVerdict) -> tuple:
+    """A live object's entry, as check_json_stream writes it, in two parts, before and after
+    its pod count: the count is known last (the pods of its group are still being read)."""
+    data = object_data(obj)
+    keys = list(data)
+    at = keys.index("pods")
+    head = json.dumps({key: data[key] for key in keys[:at]}, ensure_ascii=False)[:-1] + ', "pods": '
+    rest = {key: data[key] for key in keys[at + 1:]}
+    return head, (", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}")
+
+
+def check_json_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+    """check_json_stream of entries already written as JSON."""
     first = True
     before = check_data(head)
     yield "{\n" + "".join(_json_entry(key, before[key]) + ",\n" for key in list(before)[:list(before).index("objects")])
     yield f"  {json.dumps('objects')}: "
-    for obj in objects:
-        yield ("[\n    " if first else ",\n    ") + json.dumps(object_data(obj), ensure_ascii=False)
+    for entry in entries:
+        yield ("[\n    " if first else ",\n    ") + entry
         first = False
     yield "[]" if first else "\n  ]"
     after = check_data(tail())
@@ -100,3 +116,41 @@ def render_yaml(data: dict) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# The YAML report in pieces, as the JSON one above. A block mapping's keys, and a block
+# sequence's items, are written alike wherever they start (at the same column, the same
+# width) and the report's data shares no container (no anchors), so the pieces dumped one by
+# one are the whole dump's text.
+
+
+def object_yaml_parts(obj: ObjectVerdict) -> tuple:
+    """A live object's entry in render_yaml's list of objects, in two parts, before and after
+    its pod count (object_json_parts)."""
+    data = object_data(obj)
+    keys = list(data)
+    at = keys.index("pods")
+    head = render_yaml([{key: data[key] for key in keys[:at]}]) + "  pods: "
+    rest = {key: data[key] for key in keys[at + 1:]}
+    return head, ("\n  " + render_yaml([rest])[2:] if rest else "\n")
+
+
+def check_yaml_stream(head: RunResult, objects, tail) -> Iterator[str]:
+    """render_yaml(check_data(run)) in pieces, as check_json_stream."""
+    return check_yaml_pieces(head, (render_yaml([object_data(obj)]) for obj in objects), tail)
+
+
+def check_yaml_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+    """render_yaml(check_data(run)) in pieces, of entries already written as YAML list items."""
+    before = check_data(head)
+    keys = list(before)
+    yield render_yaml({key: before[key] for key in keys[:keys.index("objects")]}) + "objects:"
+    first = True
+    for entry in entries:
+        yield ("\n" if first else "") + entry
+        first = False
+    if first:
+        yield " []\n"
+    after = check_data(tail())
+    keys = list(after)
+    yield render_yaml({key: after[key] for key in keys[keys.index("objects") + 1:]})
