@@ -7,7 +7,6 @@ not a strict superset of baseline (overrides and Windows exemptions, docs/psa-se
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable
@@ -37,14 +36,14 @@ class Verdict:
 
 def failures(meta: dict, spec: dict, level: Level, version: Version, cache: dict | None = None) -> list:
     """(check, CheckResult) for every check of `level` at `version` that the pod fails, in
-    upstream's result order."""
+    upstream's result order. `cache` holds the results of this pod at this version by check
+    id (one variant per check at a version), for the next level to reuse."""
     cache = {} if cache is None else cache
     failed = []
     for check, variant in checks_for(level, version):
-        key = (check.id, variant.minimum_version)
-        result = cache.get(key)
+        result = cache.get(check.id)
         if result is None:
-            result = cache[key] = variant.check_pod(meta, spec)
+            result = cache[check.id] = variant.check_pod(meta, spec)
         if not result.allowed:
             failed.append((check, result))
     return failed
@@ -79,15 +78,21 @@ def _violation(level: Level, check_id: str, result: CheckResult, prefix: tuple) 
     return Violation(level, check_id, result.reason, result.detail, tuple(prefix + p for p in result.paths))
 
 
-def cached_evaluate() -> Callable[[dict, dict, Version, tuple], Verdict]:
+def cached_evaluate(limit: int = 10_000) -> Callable[[dict, dict, Version, tuple], Verdict]:
     """evaluate() remembered by pod: the replicas of a workload share one pod spec, so a
-    cluster of thousands of pods has few distinct ones."""
+    cluster of thousands of pods has few distinct ones, and manifests repeat the same few
+    pods too. Checks read only the annotations of `meta`. The repr of these plain values
+    (str, int, bool, None, lists, dicts) tells apart what the checks tell apart, including
+    True from 1, and costs a tenth of an evaluation. At most `limit` verdicts are held, so
+    that memory stays flat on any stream."""
     cache: dict = {}
 
     def cached(meta: dict, spec: dict, version: Version, prefix: tuple) -> Verdict:
-        key = (json.dumps(meta.get("annotations")), json.dumps(spec), version, prefix)
+        key = (repr(meta.get("annotations")), repr(spec), version, prefix)
         verdict = cache.get(key)
         if verdict is None:
+            if len(cache) >= limit:
+                cache.clear()
             verdict = cache[key] = evaluate(meta, spec, version, prefix)
         return verdict
 

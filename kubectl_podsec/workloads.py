@@ -16,7 +16,16 @@ from types import MappingProxyType
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kubectl_podsec.paths import format_path
-from kubectl_podsec.yamlnodes import NodeError, describe, is_null, mapping, scalar
+from kubectl_podsec.yamlnodes import (
+    FALSE_WORDS,
+    NULL_WORDS,
+    TRUE_WORDS,
+    NodeError,
+    describe,
+    is_null,
+    mapping,
+    scalar,
+)
 
 # Where each kind keeps its pod: (API group, kind) -> path to the pod template, () for a Pod.
 # PSA itself covers the first nine (matched by group, any version); `extensions` is accepted
@@ -177,6 +186,19 @@ def _check_bits(value: int, kind: str, path: tuple, node: Node | None, written) 
 
 def prune_node(node: Node, schema, path: tuple, located: Located):
     """The part of `node` that `schema` names, as plain Python values; None when null."""
+    # The common cases first, with few calls: most of the nodes of a pod are untagged
+    # scalars and mappings of distinct plain keys. Anything else, and every error, is
+    # read the general way below.
+    if node.__class__ is ScalarNode:
+        if schema.__class__ is str:
+            value = _plain_leaf(node, schema)
+            if value is not _SLOW:
+                return value
+    elif node.__class__ is MappingNode and _plain_keys(node):
+        if schema.__class__ is dict:
+            return _prune_plain_mapping(node, schema, path, located)
+        if schema == "present":
+            return True
     if is_null(node):
         return None
     try:
@@ -207,11 +229,72 @@ def prune_node(node: Node, schema, path: tuple, located: Located):
             out = {}
             for key, (key_node, value_node) in mapping(node).items():
                 located.nodes[path + (key,)] = key_node
-                out[key] = "" if is_null(value_node) else _leaf(value_node, "str", path + (key,))
+                value = _plain_leaf(value_node, "str") if value_node.__class__ is ScalarNode else _SLOW
+                if value is _SLOW:
+                    value = "" if is_null(value_node) else _leaf(value_node, "str", path + (key,))
+                out[key] = "" if value is None else value
             return out
         return _leaf(node, schema, path)
     except NodeError as error:
         raise PruneError(path, error.node, f"{format_path(path)}: {error.message}") from None
+
+
+_SLOW = object()  # _plain_leaf: not a plain case, let _leaf decide (or refuse)
+_INT_LIMITS = {"int64": 2 ** 63, "int32": 2 ** 31}
+
+
+def _plain_keys(node: MappingNode) -> bool:
+    """Whether a mapping's keys are distinct scalars without a merge key `<<`: then its
+    pairs are its entries as they stand (else yamlnodes.mapping merges or refuses)."""
+    try:
+        keys = {key.value for key, _ in node.value}
+    except TypeError:  # a key that is a mapping or a list
+        return False
+    return len(keys) == len(node.value) and "<<" not in keys
+
+
+def _plain_leaf(node: ScalarNode, kind: str):
+    """_leaf for an untagged scalar that plainly is what `kind` wants (a string, a boolean, a
+    decimal within range), None for null; _SLOW for anything that needs a closer look."""
+    if node.tag is not None:
+        return _SLOW
+    value = node.value
+    if node.style:  # quoted or block: a string
+        return value if kind == "str" else _SLOW
+    if value in NULL_WORDS:
+        return None
+    if kind == "str":
+        if value[0] in "+-." or value[0].isdigit() or value in TRUE_WORDS or value in FALSE_WORDS:
+            return _SLOW  # may read as a number or a boolean
+        return value
+    if kind == "bool":
+        return True if value in TRUE_WORDS else False if value in FALSE_WORDS else _SLOW
+    if kind in _INT_LIMITS and value.isascii() and value.isdigit() and (value[0] != "0" or value == "0"):
+        number = int(value)
+        if number < _INT_LIMITS[kind]:
+            return number
+    return _SLOW
+
+
+def _prune_plain_mapping(node: MappingNode, schema: dict, path: tuple, located: Located) -> dict:
+    """prune_node's loop over a mapping with _plain_keys, its scalar leaves read inline."""
+    out, nodes = {}, located.nodes
+    for key_node, value_node in node.value:
+        key = key_node.value
+        sub = schema.get(key)
+        if sub is None:
+            continue
+        here = path + (key,)
+        nodes[here] = key_node
+        if value_node.__class__ is ScalarNode and sub.__class__ is str:
+            value = _plain_leaf(value_node, sub)
+            if value is _SLOW:
+                value = prune_node(value_node, sub, here, located)
+        else:
+            value = prune_node(value_node, sub, here, located)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _null_item(schema):
@@ -375,9 +458,14 @@ class Skipped:
 
 
 def _required_string(entries: dict, key: str, node: Node) -> str:
-    if key not in entries or is_null(entries[key][1]):
+    value_node = entries[key][1] if key in entries else None
+    if value_node.__class__ is ScalarNode:
+        value = _plain_leaf(value_node, "str")
+        if value is not _SLOW and value is not None:
+            return value
+    if value_node is None or is_null(value_node):
         raise PruneError((key,), node, f"{key} is not set")
-    return _leaf(entries[key][1], "str", (key,))
+    return _leaf(value_node, "str", (key,))
 
 
 def workload_from_node(node: Node, defaults: bool = True, kinds: WorkloadKinds = DEFAULT_KINDS):
