@@ -11,6 +11,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from kubectl_podsec import parallel
 from kubectl_podsec.apivalidation import new_errors
@@ -72,14 +73,30 @@ class SourceFix:
     # The splices of each phase, each on the text the phase before left: for editors that
     # apply edits rather than replace the whole text (kubectl_podsec/editor.py).
     phases: list = field(default_factory=list)
+    # What the report needs of each object, compact (object_record): `objects` once a big
+    # source's parts are done, or once compact() ran.
+    records: list = field(default_factory=list)
+    # The new text went to a writer piece by piece instead of into new_text: whether it
+    # differs from the old (None: not streamed, or nothing may be written).
+    streamed: bool | None = None
+    # Why nothing of the source is written, for the records that were made before it was known.
+    unwritten: str | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """The whole source was fixed without error: there is a new text (maybe the old)."""
+        return self.new_text is not None or self.streamed is not None
 
     @property
     def changed(self) -> bool:
+        if self.streamed is not None:
+            return self.streamed
         return self.new_text is not None and self.new_text != self.source.text
 
     def not_written(self, reason: str) -> None:
         """The write failed: what is on disk is what was read, so report that."""
         self.write_error, self.written = reason, False
+        self.unwritten = reason
         for fixed in self.objects:
             fixed.after = None
             fixed.refused = fixed.refused or reason
@@ -90,7 +107,8 @@ class SourceFix:
         from them brings the old settings back unless they change too."""
         if not self.changed:
             return []
-        return sorted({fixed.template for fixed in self.objects if fixed.edits and fixed.template})
+        templates = {fixed.template for fixed in self.objects if fixed.edits and fixed.template}
+        return sorted(templates | {record[9] for record in self.records if record[10] and record[9]})
 
 
 class _Errors:
@@ -132,11 +150,10 @@ def _defaulted(kind: str, spec: dict) -> dict:
     return spec
 
 
-def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
-    """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
-    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
-    is a part of it (default: the source's, from its first line)."""
+def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
+                  *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> tuple:
+    """fix_source's work before it decides whether the text may be written: (the SourceFix,
+    its errors those of the documents; the _Chunks, or None when the text cannot be fixed)."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     lone_cr = _LONE_CR.search(source.text)
@@ -146,7 +163,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         column = lone_cr.start() - (breaks[-1].end() if breaks else 0) + 1
         result.errors.append(Problem(source.name, len(breaks) + 1, column, "lone CR line breaks (classic Mac OS) "
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
-        return result
+        return result, None
     found = _Errors()
     chunks = _Chunks(source, result, effective, found, newline or line_break(source.text), kinds)
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
@@ -196,27 +213,43 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
             chunks.plan(fixed, document, node)
     chunks.reach(None)
     result.errors, result.documents = found.errors, found.documents
-    if result.errors:  # never write a file with a document we could not read
-        for fixed in result.objects:
-            fixed.after = None
-            fixed.refused = fixed.refused or UNREADABLE
+    return result, chunks
+
+
+def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
+               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
+    """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
+    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
+    is a part of it (default: the source's, from its first line)."""
+    result, chunks = _fixed_chunks(source, level, version, unsafe, config, only=only, newline=newline, kinds=kinds)
+    if chunks is None:
         return result
-    refusal = chunks.refusals[0] or chunks.refusals[1]
-    if refusal:
-        for fixed in result.objects:
-            fixed.after = None
-        result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
-        return result
-    problem = _verify(source, chunks.problems, result)
-    if problem:
-        result.errors.append(problem)
-        for fixed in result.objects:
-            fixed.after = None  # the verdicts of text that is not written
-            fixed.refused = fixed.refused or LEFT_UNCHANGED
-        return result
-    result.new_text = chunks.text()
-    result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
+    if _settle(result, result.errors, chunks.refusals, chunks.problems) is None:
+        result.new_text = chunks.text()
+        result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
     return result
+
+
+def _settle(result: SourceFix, errors: list, refusals, problems: dict) -> str | None:
+    """Whether the source may be written, from what its chunks found: None, or why not, with
+    the one error that says so (every unreadable document, else the first refusal, else the
+    first problem the verify found) and each object's verdict put back to the text's."""
+    name = result.source.name
+    if errors:  # never write a file with a document we could not read
+        result.errors, reason = list(errors), UNREADABLE
+    elif refusals[0] or refusals[1]:
+        refusal = refusals[0] or refusals[1]
+        result.errors, reason = [Problem(name, None, None, f"cannot fix: {refusal}; left unchanged")], LEFT_UNCHANGED
+    else:
+        problem = _verify(result.source, problems, result)
+        if problem is None:
+            return None
+        result.errors, reason = [problem], LEFT_UNCHANGED
+    for fixed in result.objects:
+        fixed.after = None  # the verdicts of text that is not written
+        fixed.refused = fixed.refused or reason
+    result.unwritten = reason
+    return reason
 
 
 def _objects(source: Source, found: _Errors):
@@ -447,7 +480,10 @@ def _verify(source: Source, problems: dict, result: SourceFix) -> Problem | None
 
 def remaining(fixed: ObjectFix, level: Level) -> list:
     """Violations at `level` or below that the fixed text still has, exemptions aside."""
-    verdict = fixed.after or fixed.before
+    return _remaining(fixed.after or fixed.before, fixed, level)
+
+
+def _remaining(verdict, fixed: ObjectFix, level: Level) -> list:
     return [v for v in verdict.violations if v.level <= level
             and not exemption_for(fixed.exemptions, fixed.workload, v.check, v.paths)]
 
@@ -476,55 +512,140 @@ def never_fix_message(check_id: str) -> str:
     return " ".join(check.fix_text.split())
 
 
+class ObjectRecord(NamedTuple):
+    """What the report needs of a fixed object, and no more (no nodes, pods or verdicts): a
+    big source has hundreds of thousands of objects."""
+
+    document: int
+    item: int | None
+    line: int
+    column: int
+    kind: str
+    namespace: str
+    name: str
+    before: Level
+    after: Level | None  # None: the text was not fixed
+    template: str | None
+    changes: tuple  # model.Change
+    remaining: tuple  # model.Unfixed: what needs a human when the fixed text is written
+    unfixed_before: tuple  # (level, check, reason, detail): what remains if nothing is written
+    refused: str | None
+
+
+def object_record(fixed: ObjectFix, gate: Level) -> ObjectRecord:
+    from kubectl_podsec.model import Change, Unfixed
+    from kubectl_podsec.paths import format_path
+
+    changes = tuple(Change(e.check, e.op, format_path(fixed.prefix + e.path), e.old, e.value, e.safe,
+                           BY_ID[e.check].fix_risk) for e in fixed.edits)
+    remaining_now = tuple(Unfixed(v.level, v.check, v.reason, v.detail, why) for v, why in human_notes(fixed, gate))
+    if fixed.after is None:
+        unfixed_before = tuple((u.level, u.check, u.reason, u.detail) for u in remaining_now)
+    else:
+        unfixed_before = tuple((v.level, v.check, v.reason, v.detail)
+                               for v in _remaining(fixed.before, fixed, gate))
+    return ObjectRecord(fixed.document, fixed.item, fixed.line, fixed.column, fixed.kind, fixed.namespace,
+                        fixed.name, fixed.before.highest, None if fixed.after is None else fixed.after.highest,
+                        fixed.template, changes, remaining_now, unfixed_before, fixed.refused)
+
+
+def compact(result: SourceFix, gate: Level) -> SourceFix:
+    """The objects as records: what a report of the source needs once it is fixed."""
+    if result.objects:
+        result.records += [object_record(fixed, gate) for fixed in result.objects]
+        result.objects = []
+    return result
+
+
 def fix_file(shared: tuple, found):
-    """A file read and fixed, or the Notice or Problem found instead: parallel.imap_batched's
-    worker for many small files."""
+    """A file read and fixed (compact), or the Notice or Problem found instead:
+    parallel.imap_batched's worker for many small files."""
     if not isinstance(found, Source):
         return found
     problem = load(found, identify=True)
     if problem:
         return problem
     level, version, unsafe, config, kinds = shared
-    return fix_source_parallel(found, level, version, unsafe, config, kinds=kinds)  # in one process: the file is small
+    # In one process: the file is small.
+    return compact(fix_source_parallel(found, level, version, unsafe, config, kinds=kinds), level)
 
 
-def _fix_part(bounds: tuple):
-    source, level, version, unsafe, config, kinds = parallel.shared()
+def _fix_part(shared: tuple, bounds: tuple) -> tuple:
+    """A part fixed on its own, as fix_source would before deciding whether it may be written:
+    (its new text, None when unchanged; its records; what keeps it from being written)."""
+    source, level, version, unsafe, config, kinds = shared
     # The part's first line is one of the blank lines that put its lines in place.
-    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, newline=line_break(source.text),
-                        kinds=kinds)
-    for fixed in result.objects:
-        if fixed.workload is not None:  # nodes do not cross processes
-            fixed.workload.node = fixed.workload.located = None
-    line = bounds[2]  # the part's leading newlines come off again
-    new_text = None if result.new_text is None else result.new_text[line:]
-    return new_text, result.objects, result.errors, result.documents
+    result, chunks = _fixed_chunks(part_source(source, *bounds), level, version, unsafe, config,
+                                   newline=line_break(source.text), kinds=kinds)
+    records = [object_record(fixed, level) for fixed in result.objects]
+    if chunks is None:  # the caller looked for lone CRs in the whole text first
+        return None, records, result.errors, (None, None), {}, result.documents
+    text = chunks.text()[bounds[2]:] if chunks.pieces else None  # the leading newlines come off again
+    refusals = tuple(None if refusal is None else str(refusal) for refusal in chunks.refusals)
+    return text, records, result.errors, refusals, chunks.problems, result.documents
+
+
+_WRITE_SLICE = 1 << 20  # characters: what is encoded and written at once
 
 
 def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-                        jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
-    """fix_source over a big source cut at `---` lines into one part per process; the parts'
-    texts, objects and errors are joined in order, and nothing is written unless every part
-    could be fixed."""
-    parts = parallel.split_for_workers(source.text, jobs)
+                        jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS, sink=None) -> SourceFix:
+    """fix_source over a big source cut at `---` lines into parts fixed one after the other, in
+    up to `jobs` processes, with the same result. Held meanwhile: the text and each object's
+    record, not the parts' objects. With a `sink` (writes.AtomicWriter), the new text goes to
+    it piece by piece as the parts come, and `streamed` says whether it changed (the caller
+    commits it); else it is joined into new_text. Whichever part fails, nothing may be
+    written: the sink is then not given the rest."""
+    text = source.text
+    parts = [(0, len(text), 0)] if _LONE_CR.search(text) else parallel.split_for_stream(text, jobs)
     if len(parts) < 2:
-        return fix_source(source, level, version, unsafe, config, kinds=kinds)
-    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds))
-    result, texts, offset = SourceFix(source), [], 0
-    for new_text, objects, errors, count in pieces:
-        for fixed in objects:
-            fixed.document += offset
-        result.objects.extend(objects)
-        result.errors.extend(replace(e, document=None if e.document is None else e.document + offset)
-                             for e in errors)
-        texts.append(new_text)
+        return compact(fix_source(source, level, version, unsafe, config, kinds=kinds), level)
+    result, errors, refusals, problems = SourceFix(source), [], (None, None), {}
+    texts, copied, changed, offset, memo = [], 0, False, 0, {}
+    done = parallel.imap_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds), jobs)
+    for (start, end, _), (new, records, part_errors, part_refusals, part_problems, count) in zip(parts, done):
+        result.records += [_shared(record, offset, memo) for record in records]
+        errors += [replace(e, document=None if e.document is None else e.document + offset) for e in part_errors]
+        refusals = tuple(a or b for a, b in zip(refusals, part_refusals))
+        for kind, problem in part_problems.items():
+            problems.setdefault(kind, problem)
         offset += count
+        if new is None or errors or refusals[0] or refusals[1] or problems:
+            continue  # unchanged, or nothing will be written
+        changed = True
+        if sink is None:
+            texts += [text[copied:start], new]
+        else:
+            _write_span(sink, text, copied, start)
+            sink.write(new)
+        copied = end
     result.documents = offset
-    if not result.errors and all(text is not None for text in texts):
-        result.new_text = "".join(texts)
-    else:  # as fix_source reports a file it leaves unchanged, whichever part failed
-        reason = UNREADABLE if any(fixed.refused == UNREADABLE for fixed in result.objects) else LEFT_UNCHANGED
-        for fixed in result.objects:
-            fixed.after = None
-            fixed.refused = fixed.refused or reason
+    if _settle(result, errors, refusals, problems) is None:
+        if sink is None:
+            result.new_text = "".join(texts) + text[copied:] if changed else text
+        else:
+            if changed:
+                _write_span(sink, text, copied, len(text))
+            result.streamed = changed
     return result
+
+
+def _write_span(sink, text: str, start: int, end: int) -> None:
+    for at in range(start, end, _WRITE_SLICE):
+        sink.write(text[at:min(at + _WRITE_SLICE, end)])
+
+
+def _shared(record: ObjectRecord, offset: int, memo: dict) -> ObjectRecord:
+    """The record with its document counted in the whole source, and what many objects have
+    alike (the same changes, the same violations) held once."""
+    return record._replace(document=record.document + offset, kind=_once(memo, record.kind),
+                           namespace=_once(memo, record.namespace), changes=_once(memo, record.changes),
+                           remaining=_once(memo, record.remaining),
+                           unfixed_before=_once(memo, record.unfixed_before))
+
+
+def _once(memo: dict, value):
+    try:
+        return memo.setdefault(value, value)
+    except TypeError:  # an edit's value that is a dict or a list
+        return value
