@@ -579,10 +579,10 @@ def _fix_part(shared: tuple, bounds: tuple) -> tuple:
                                    newline=line_break(source.text), kinds=kinds)
     records = [object_record(fixed, level) for fixed in result.objects]
     if chunks is None:  # the caller looked for lone CRs in the whole text first
-        return None, records, result.errors, (None, None), {}, result.documents
+        return None, records, result.errors, (None, None), {}, result.documents, 0
     text = chunks.text()[bounds[2]:] if chunks.pieces else None  # the leading newlines come off again
     refusals = tuple(None if refusal is None else str(refusal) for refusal in chunks.refusals)
-    return text, records, result.errors, refusals, chunks.problems, result.documents
+    return text, records, result.errors, refusals, chunks.problems, result.documents, chunks.line_shift
 
 
 _WRITE_SLICE = 1 << 20  # characters: what is encoded and written at once
@@ -601,15 +601,18 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     if len(parts) < 2:
         return compact(fix_source(source, level, version, unsafe, config, kinds=kinds), level)
     result, errors, refusals, problems = SourceFix(source), [], (None, None), {}
-    texts, copied, changed, offset, memo = [], 0, False, 0, {}
+    texts, copied, changed, offset, line_shift, memo = [], 0, False, 0, 0, {}
     done = parallel.imap_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds), jobs)
-    for (start, end, _), (new, records, part_errors, part_refusals, part_problems, count) in zip(parts, done):
+    for (start, end, _), (new, records, part_errors, part_refusals, part_problems, count, shift) in zip(parts, done):
         result.records += [_shared(record, offset, memo) for record in records]
         errors += [replace(e, document=None if e.document is None else e.document + offset) for e in part_errors]
         refusals = tuple(a or b for a, b in zip(refusals, part_refusals))
         for kind, problem in part_problems.items():
+            if kind == "parse" and problem.line is not None:  # a line of the fixed text, as the whole's verify says
+                problem = replace(problem, line=problem.line + line_shift)
             problems.setdefault(kind, problem)
         offset += count
+        line_shift += shift
         if new is None or errors or refusals[0] or refusals[1] or problems:
             continue  # unchanged, or nothing will be written
         changed = True
