@@ -117,18 +117,24 @@ class _Errors:
         self.documents = 0
 
 
-def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None) -> Plan:
+def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None,
+                failing: tuple | None = None) -> Plan:
     """Ask every failing check's fix for edits until nothing more can be done; with `only`
-    (check id -> bool), only the fixes of the checks it accepts."""
+    (check id -> bool), only the fixes of the checks it accepts. `failing`: the ids of the
+    checks of `level` that the pod fails as it is (Verdict.failing), when they are known."""
     plan = Plan(_copy(workload.pod_meta), _copy(workload.pod_spec), unsafe, version,
                 prefix=workload.prefix)
     if exemptions:
         plan.exempt = lambda check, path: exemption_for(exemptions, workload, check,
                                                         (workload.prefix + path,)) is not None
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
-        for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
+        if round_ == 0 and failing is not None:  # the first round asks about the pod as it is
+            checks = [BY_ID[check_id] for check_id in failing]
+        else:
+            checks = [check for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version)]
+        for check in checks:
             fix = check.fix_at(version)
             if fix is not None and (only is None or only(check.id)):
                 # All asked for before any applies: a fix reads the pod, never its own edits.
@@ -194,15 +200,15 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
         if not before.failing.get(level):
             continue  # no check fails at the level: no fix to ask for, nothing to edit
         plan = plan_object(workload, level, effective, unsafe, exemptions,
-                           None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)))
+                           None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)),
+                           failing=before.failing[level])
         fixed.notes = list(plan.notes)
         rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
         if rejected:  # a backstop: the checks' fixes avoid these, and a test holds them to it
             fixed.refused = f"kube-apiserver would reject the fixed object ({rejected[0]})"
             continue
         try:  # refuse the whole object before touching any of it
-            patcher = Patcher(source.text, node, detect_style(source.text, document.root),
-                              shared_nodes(document.root, source.text))
+            patcher = Patcher(source.text, node, *chunks.layout(source.text, document.root))
             for edit in plan.edits:
                 patcher.check(workload.prefix + edit.path)
         except Refused as refusal:
@@ -299,6 +305,7 @@ class _Chunks:
         self.line_shift = 0  # how many lines the fixed chunks so far added
         self.refusals = [None, None]  # the first refusal of each phase
         self.problems = {}  # the first problem the verify found, by kind
+        self.layouts = {}  # id(root) -> (root, style, aliased nodes), for the chunk being fixed
 
     def reach(self, document) -> None:
         """The objects of `document` (None: the end) come next: finish the chunks before it."""
@@ -311,6 +318,14 @@ class _Chunks:
             self.current = None
         if self.current is None and document is not None:
             self.current = [index, [], []]
+
+    def layout(self, text: str, root) -> tuple:
+        """(style, aliased nodes) of a document of the first parse: the same for each of its
+        objects and for each phase that edits that parse."""
+        found = self.layouts.get(id(root))
+        if found is None or found[0] is not root:
+            found = self.layouts[id(root)] = (root, detect_style(text, root), shared_nodes(root, text))
+        return found[1:]
 
     def add(self, fixed: ObjectFix) -> None:
         self.current[1].append(fixed)
@@ -350,6 +365,7 @@ class _Chunks:
             self.pieces += [self.source.text[self.copied:start], new]
             self.copied = end
         finally:
+            self.layouts.clear()
             for fixed in objects:  # what a finished object keeps: the report's needs, not the nodes
                 if fixed.exemptions:
                     fixed.workload.node = fixed.workload.located = None
@@ -376,10 +392,11 @@ class _Chunks:
             root = document.root
             if on_chunk:
                 root, node = roots[(document.root.start_mark.index - start, fixed.item)]
-            style = detect_style(whole, root)
+            style, shared = self.layout(whole, root) if not on_chunk else (detect_style(whole, root),
+                                                                              shared_nodes(root, whole))
             if style.newline != self.newline:  # the file's, from its first line
                 style = replace(style, newline=self.newline)
-            patcher = Patcher(whole, node, style, shared_nodes(root, whole))
+            patcher = Patcher(whole, node, style, shared)
             for edit in fixed.edits:
                 if edit.op not in ops:
                     continue
