@@ -58,6 +58,9 @@ class ObjectFix:
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
     workload: object = None  # while it is fixed; afterwards only if it has exemptions
+    # While it is fixed: (pod metadata, pod spec, Verdict) of the pod as planned, not
+    # defaulted: its fixed text must read back as that, and then has that verdict.
+    planned: tuple | None = None
     template: str | None = None  # the helm chart template it was rendered from
 
 
@@ -117,21 +120,28 @@ class _Errors:
         self.documents = 0
 
 
-def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None,
-                failing: tuple | None = None) -> Plan:
+def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None) -> Plan:
     """Ask every failing check's fix for edits until nothing more can be done; with `only`
-    (check id -> bool), only the fixes of the checks it accepts. `failing`: the ids of the
-    checks of `level` that the pod fails as it is (Verdict.failing), when they are known."""
+    (check id -> bool), only the fixes of the checks it accepts."""
+    return _plan(workload, level, version, unsafe, exemptions, only)[0]
+
+
+def _plan(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None, before=None) -> tuple:
+    """plan_object, and with `before` (the Verdict of the pod as it is) also the Verdict of
+    the planned pod: the first round takes the failing checks from `before`, each later round
+    judges the whole pod, and the round that changes nothing judged the final one. (plan,
+    that Verdict or None)."""
     plan = Plan(_copy(workload.pod_meta), _copy(workload.pod_spec), unsafe, version,
                 prefix=workload.prefix)
     if exemptions:
         plan.exempt = lambda check, path: exemption_for(exemptions, workload, check,
                                                         (workload.prefix + path,)) is not None
-    for round_ in range(MAX_ROUNDS):
+    verdict = before
+    for _ in range(MAX_ROUNDS):
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
-        if round_ == 0 and failing is not None:  # the first round asks about the pod as it is
-            checks = [BY_ID[check_id] for check_id in failing]
+        if verdict is not None:
+            checks = [BY_ID[check_id] for check_id in verdict.failing[level]]
         else:
             checks = [check for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version)]
         for check in checks:
@@ -140,8 +150,10 @@ def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple
                 # All asked for before any applies: a fix reads the pod, never its own edits.
                 plan.apply(tuple(fix(plan.meta, plan.spec, version)))
         if len(plan.edits) == done:
-            break
-    return plan
+            return plan, verdict
+        if before is not None:
+            verdict = evaluate(plan.meta, _defaulted(workload.kind, plan.spec), version, workload.prefix)
+    return plan, None
 
 
 def _copy(value):
@@ -197,11 +209,13 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
         chunks.add(fixed)
         exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
         fixed.exemptions = exemptions
+        if workload.kind != "Pod":  # what its chunk's verify expects (a Pod's defaults read its metadata too)
+            fixed.planned = (workload.pod_meta, workload.pod_spec, before)
         if not before.failing.get(level):
             continue  # no check fails at the level: no fix to ask for, nothing to edit
-        plan = plan_object(workload, level, effective, unsafe, exemptions,
-                           None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)),
-                           failing=before.failing[level])
+        plan, verdict = _plan(workload, level, effective, unsafe, exemptions,
+                              None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)),
+                              before)
         fixed.notes = list(plan.notes)
         rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
         if rejected:  # a backstop: the checks' fixes avoid these, and a test holds them to it
@@ -215,6 +229,8 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
             fixed.refused = str(refusal)
             continue
         fixed.edits = list(plan.edits)
+        if fixed.planned is not None:
+            fixed.planned = None if verdict is None else (plan.meta, plan.spec, verdict)
         if plan.edits:
             chunks.plan(fixed, document, node)
     chunks.reach(None)
@@ -367,6 +383,7 @@ class _Chunks:
         finally:
             self.layouts.clear()
             for fixed in objects:  # what a finished object keeps: the report's needs, not the nodes
+                fixed.planned = None
                 if fixed.exemptions:
                     fixed.workload.node = fixed.workload.located = None
                 else:
@@ -445,13 +462,20 @@ class _Chunks:
                 return
             for _, node in objects_in(document, found):
                 try:
-                    workload = workload_from_node(node, kinds=self.kinds)
+                    workload = workload_from_node(node, defaults=False, kinds=self.kinds)
                 except PruneError as error:
                     self._problem("parse", Problem(self.source.name, None, None, "internal error: the fixed object is "
                                                    f"invalid ({error.message}); left unchanged"))
                     return
-                if not isinstance(workload, Skipped):
-                    verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, self.version, workload.prefix))
+                if isinstance(workload, Skipped):
+                    continue
+                fixed = objects[len(verdicts)] if len(verdicts) < len(objects) else None
+                planned = fixed and fixed.kind == workload.kind and fixed.planned
+                if planned and (workload.pod_meta, workload.pod_spec) == planned[:2]:
+                    verdicts.append(planned[2])  # it reads back as planned: the plan judged it
+                    continue
+                apply_defaults(workload.kind, workload.pod_spec, workload.pod_meta)
+                verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, self.version, workload.prefix))
         if len(verdicts) != len(objects) or found.errors:
             self._problem("count", Problem(self.source.name, None, None,
                                            "internal error: fixing changed the objects; left unchanged"))

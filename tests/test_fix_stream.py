@@ -249,3 +249,39 @@ def test_in_place_fix_in_parts_as_a_subprocess(tmp_path):
     assert results[SMALL][0] == 1 and results[SMALL][3] != text
     assert all(o["written"] for o in json.loads(results[SMALL][1])["objects"])
     assert sorted(os.listdir(tmp_path)) == sorted([f"in-{SMALL}.yaml", f"in-{WHOLE}.yaml"])
+
+
+# --- fix judges each pod as few times as it can ------------------------------------------------
+
+
+def test_a_planned_pod_that_reads_back_as_planned_is_not_judged_again(monkeypatch):
+    """Per object to fix: one verdict of the pod as it is, one of the planned pod; the verify
+    of the fixed text reuses it once the text reads back as that pod."""
+    from kubectl_podsec.levels import Level, PolicyVersion
+    from kubectl_podsec.sources import Source
+
+    calls = {"evaluate": 0, "failures": 0}
+    for name in calls:
+        real = getattr(fix, name)
+        monkeypatch.setattr(fix, name, lambda *a, real=real, name=name, **k: calls.__setitem__(name, calls[name] + 1)
+                            or real(*a, **k))
+    text = "---\n".join(workload("Deployment", f"web-{n}", "baseline") for n in range(5))
+    result = fix.fix_source(Source("x", None, text), Level.RESTRICTED, PolicyVersion(None), False)
+    assert result.changed and not result.errors
+    assert calls == {"evaluate": 10, "failures": 0}
+    assert [str(o.after.highest) for o in result.objects] == ["restricted"] * 5
+
+
+def test_a_fixed_pod_that_reads_back_otherwise_is_judged_from_its_text(monkeypatch):
+    from kubectl_podsec.levels import Level, PolicyVersion
+    from kubectl_podsec.sources import Source
+
+    real = fix.apply_splices
+    monkeypatch.setattr(fix, "apply_splices", lambda chunk, splices: real(chunk, splices).replace(
+        "runAsNonRoot: true", "runAsNonRoot: false"))
+    result = fix.fix_source(Source("x", None, workload("Deployment", "web", "baseline")), Level.RESTRICTED,
+                            PolicyVersion(None), False)
+    assert result.changed and not result.errors and "runAsNonRoot: false" in result.new_text
+    [fixed] = result.objects
+    assert str(fixed.after.highest) == "baseline"
+    assert [v.check for v in fixed.after.violations] == ["runAsNonRoot"]
