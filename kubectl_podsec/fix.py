@@ -21,7 +21,7 @@ from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import _template_of, objects_in, part_source
+from kubectl_podsec.scan import _template_of, objects_in
 from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates, load
 from kubectl_podsec.sources.documents import _separators
 from kubectl_podsec.sources.safety import _JSON_START_RE
@@ -613,17 +613,25 @@ def fix_file(shared: tuple, found):
 
 def _fix_part(shared: tuple, bounds: tuple) -> tuple:
     """A part fixed on its own, as fix_source would before deciding whether it may be written:
-    (its new text, None when unchanged; its records; what keeps it from being written)."""
+    (its new text, None when unchanged; its records; what keeps it from being written), with
+    lines counted in the whole source. The part is read as it is and its lines moved
+    afterwards: padding it with the lines before it would parse as many blank lines."""
     source, level, version, unsafe, config, kinds = shared
-    # The part's first line is one of the blank lines that put its lines in place.
-    result, chunks = _fixed_chunks(part_source(source, *bounds), level, version, unsafe, config,
-                                   newline=line_break(source.text), kinds=kinds)
-    records = [object_record(fixed, level) for fixed in result.objects]
+    start, end, line = bounds
+    result, chunks = _fixed_chunks(Source(source.name, source.path, source.text[start:end]), level, version, unsafe,
+                                   config, newline=line_break(source.text), kinds=kinds)
+    records = [object_record(fixed, level)._replace(line=fixed.line + line) for fixed in result.objects]
+    errors = [_moved(problem, line) for problem in result.errors]
     if chunks is None:  # the caller looked for lone CRs in the whole text first
-        return None, records, result.errors, (None, None), {}, result.documents, 0
-    text = chunks.text()[bounds[2]:] if chunks.pieces else None  # the leading newlines come off again
+        return None, records, errors, (None, None), {}, result.documents, 0
+    text = chunks.text() if chunks.pieces else None
     refusals = tuple(None if refusal is None else str(refusal) for refusal in chunks.refusals)
-    return text, records, result.errors, refusals, chunks.problems, result.documents, chunks.line_shift
+    problems = {kind: _moved(problem, line) for kind, problem in chunks.problems.items()}
+    return text, records, errors, refusals, problems, result.documents, chunks.line_shift
+
+
+def _moved(problem: Problem, lines: int) -> Problem:
+    return problem if problem.line is None or not lines else replace(problem, line=problem.line + lines)
 
 
 _WRITE_SLICE = 1 << 20  # characters: what is encoded and written at once

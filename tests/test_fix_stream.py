@@ -150,6 +150,21 @@ def test_the_new_text_is_written_as_the_parts_come(podsec, monkeypatch, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["parts.yaml", "whole.yaml"]  # no temporary file left
 
 
+def test_each_part_is_read_at_its_own_size(podsec, monkeypatch, tmp_path):
+    """A late part is not padded with the lines before it (that made time grow with the
+    square of the size); its lines are still those of the file."""
+    text = stream(30)
+    path = write(tmp_path, "big.yaml", text)
+    in_parts(monkeypatch)
+    sizes, real = [], fix._fixed_chunks
+    monkeypatch.setattr(fix, "_fixed_chunks", lambda source, *a, **k: sizes.append(len(source.text))
+                        or real(source, *a, **k))
+    run = podsec("fix", "-f", path, "-o", "json")
+    assert len(sizes) > 20 and max(sizes) < 1000
+    last = run.json["objects"][-1]
+    assert last["name"] == "web-29" and text.splitlines()[last["line"] + 2] == "  name: web-29"
+
+
 def test_parts_fixed_in_workers_write_what_one_process_writes(podsec, monkeypatch, tmp_path):
     if "fork" not in __import__("multiprocessing").get_all_start_methods():
         pytest.skip("no fork")
