@@ -8,6 +8,7 @@ whose fixed text would not parse, is left as it is.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -366,14 +367,14 @@ class _Chunks:
             try:
                 removed, roots = self._phase(0, old, start, planned, None)
             except Refused as refusal:
-                self.refusals[0] = refusal
+                self.refusals[0] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             if self.refusals[1]:
                 return  # only a removal's refusal would be reported before it
             try:
                 new, _ = self._phase(1, removed, start, planned, roots)
             except Refused as refusal:
-                self.refusals[1] = refusal
+                self.refusals[1] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             self.shift += len(removed) - len(old)
             self._verify_changed(new, objects, line + self.line_shift)
@@ -545,6 +546,7 @@ def human_notes(fixed: ObjectFix, level: Level) -> list:
     return out
 
 
+@functools.cache  # one string for every object it is said of
 def never_fix_message(check_id: str) -> str:
     """The advice of a check that `fix` leaves to a human."""
     check = BY_ID[check_id]
@@ -625,7 +627,7 @@ def _fix_part(shared: tuple, bounds: tuple) -> tuple:
     if chunks is None:  # the caller looked for lone CRs in the whole text first
         return None, records, errors, (None, None), {}, result.documents, 0
     text = chunks.text() if chunks.pieces else None
-    refusals = tuple(None if refusal is None else str(refusal) for refusal in chunks.refusals)
+    refusals = tuple(chunks.refusals)
     problems = {kind: _moved(problem, line) for kind, problem in chunks.problems.items()}
     return text, records, errors, refusals, problems, result.documents, chunks.line_shift
 
@@ -689,11 +691,16 @@ def _write_span(sink, text: str, start: int, end: int) -> None:
 
 def _shared(record: ObjectRecord, offset: int, memo: dict) -> ObjectRecord:
     """The record with its document counted in the whole source, and what many objects have
-    alike (the same changes, the same violations) held once."""
+    alike (the same changes, the same violations, and lists of them) held once."""
     return record._replace(document=record.document + offset, kind=_once(memo, record.kind),
-                           namespace=_once(memo, record.namespace), changes=_once(memo, record.changes),
-                           remaining=_once(memo, record.remaining),
-                           unfixed_before=_once(memo, record.unfixed_before))
+                           namespace=_once(memo, record.namespace), template=_once(memo, record.template),
+                           changes=_all_once(memo, record.changes), remaining=_all_once(memo, record.remaining),
+                           unfixed_before=_all_once(memo, record.unfixed_before),
+                           refused=_once(memo, record.refused))
+
+
+def _all_once(memo: dict, values: tuple) -> tuple:
+    return _once(memo, tuple(_once(memo, value) for value in values)) if values else ()
 
 
 def _once(memo: dict, value):

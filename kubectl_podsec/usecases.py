@@ -67,9 +67,11 @@ def fix_result(results: list, gate: Level, version, problems=(), notices=(), tex
     `problems` and `notices` are about inputs that were never fixed (read first)."""
     from kubectl_podsec.fix import compact
 
-    objects = []
+    objects, templates = [], []
     for result in results:
         compact(result, gate)
+        if result.changed_templates:
+            templates.append(SourceNote(result.source.name, templates=tuple(result.changed_templates)))
         name, fixed, unwritten = result.source.name, result.fixed, result.unwritten
         for record in result.records:
             if unwritten is None:
@@ -82,9 +84,10 @@ def fix_result(results: list, gate: Level, version, problems=(), notices=(), tex
                 name, record.document, record.item, record.line, record.column, record.kind,
                 record.namespace or "", record.name, record.before, after, result.written,
                 result.write_error, record.template, record.changes if fixed else (), remaining))
+        result.records = []  # held once: now as the objects of the report
     errors = [input_error(p) for p in problems] + [input_error(e) for r in results for e in r.errors]
     notes = [SourceNote(n.source, n.message) for n in notices]
-    notes += [SourceNote(r.source.name, templates=tuple(r.changed_templates)) for r in results if r.changed_templates]
+    notes += templates
     return FixResult(str(version), gate, tuple(objects), tuple(errors), tuple(notes),
                      any(r.changed for r in results), tuple(texts), filtered)
 

@@ -300,3 +300,37 @@ def test_a_fixed_pod_that_reads_back_otherwise_is_judged_from_its_text(monkeypat
     [fixed] = result.objects
     assert str(fixed.after.highest) == "baseline"
     assert [v.check for v in fixed.after.violations] == ["runAsNonRoot"]
+
+
+def test_fixing_leaves_no_nodes_for_the_cyclic_collector():
+    """The CLI turns the collector off, and a worker fixes part after part: a reference cycle
+    that holds a document's nodes (a Patcher's self-calling closure once did) is memory that
+    grows with the size of the input."""
+    import gc
+
+    from yaml.nodes import Node
+
+    from kubectl_podsec.levels import Level, PolicyVersion
+    from kubectl_podsec.patch import Patcher
+    from kubectl_podsec.sources import Source
+
+    flow = ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}, '
+            '"spec": {"containers": [{"name": "a", "image": "x"}]}}\n')
+    text = "---\n".join([flow, workload("Deployment", "web", "privileged"), "apiVersion: v1\nkind: Pod\nmetadata: {name: f}\n"
+                         "spec: {containers: [{name: a, image: x, securityContext: {privileged: true}}]}\n"])
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        result = fix.fix_source(Source("x", None, text), Level.RESTRICTED, PolicyVersion(None), True)
+        assert result.changed and not result.errors
+        del result
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, (Patcher, Node))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert kept == []
