@@ -8,9 +8,11 @@ whose fixed text would not parse, is left as it is.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from kubectl_podsec import parallel
 from kubectl_podsec.apivalidation import new_errors
@@ -20,7 +22,7 @@ from kubectl_podsec.config import exemptions_for
 from kubectl_podsec.evaluate import evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
-from kubectl_podsec.scan import _template_of, objects_in, part_source
+from kubectl_podsec.scan import _template_of, objects_in
 from kubectl_podsec.sources import Document, Problem, Source, documents, helm_templates, load
 from kubectl_podsec.sources.documents import _separators
 from kubectl_podsec.sources.safety import _JSON_START_RE
@@ -57,6 +59,9 @@ class ObjectFix:
     after: object = None  # Verdict of the fixed text
     exemptions: tuple = ()
     workload: object = None  # while it is fixed; afterwards only if it has exemptions
+    # While it is fixed: (pod metadata, pod spec, Verdict) of the pod as planned, not
+    # defaulted: its fixed text must read back as that, and then has that verdict.
+    planned: tuple | None = None
     template: str | None = None  # the helm chart template it was rendered from
 
 
@@ -72,14 +77,30 @@ class SourceFix:
     # The splices of each phase, each on the text the phase before left: for editors that
     # apply edits rather than replace the whole text (kubectl_podsec/editor.py).
     phases: list = field(default_factory=list)
+    # What the report needs of each object, compact (object_record): `objects` once a big
+    # source's parts are done, or once compact() ran.
+    records: list = field(default_factory=list)
+    # The new text went to a writer piece by piece instead of into new_text: whether it
+    # differs from the old (None: not streamed, or nothing may be written).
+    streamed: bool | None = None
+    # Why nothing of the source is written, for the records that were made before it was known.
+    unwritten: str | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """The whole source was fixed without error: there is a new text (maybe the old)."""
+        return self.new_text is not None or self.streamed is not None
 
     @property
     def changed(self) -> bool:
+        if self.streamed is not None:
+            return self.streamed
         return self.new_text is not None and self.new_text != self.source.text
 
     def not_written(self, reason: str) -> None:
         """The write failed: what is on disk is what was read, so report that."""
         self.write_error, self.written = reason, False
+        self.unwritten = reason
         for fixed in self.objects:
             fixed.after = None
             fixed.refused = fixed.refused or reason
@@ -90,7 +111,8 @@ class SourceFix:
         from them brings the old settings back unless they change too."""
         if not self.changed:
             return []
-        return sorted({fixed.template for fixed in self.objects if fixed.edits and fixed.template})
+        templates = {fixed.template for fixed in self.objects if fixed.edits and fixed.template}
+        return sorted(templates | {record[9] for record in self.records if record[10] and record[9]})
 
 
 class _Errors:
@@ -102,22 +124,37 @@ class _Errors:
 def plan_object(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None) -> Plan:
     """Ask every failing check's fix for edits until nothing more can be done; with `only`
     (check id -> bool), only the fixes of the checks it accepts."""
+    return _plan(workload, level, version, unsafe, exemptions, only)[0]
+
+
+def _plan(workload, level: Level, version, unsafe: bool, exemptions: tuple = (), only=None, before=None) -> tuple:
+    """plan_object, and with `before` (the Verdict of the pod as it is) also the Verdict of
+    the planned pod: the first round takes the failing checks from `before`, each later round
+    judges the whole pod, and the round that changes nothing judged the final one. (plan,
+    that Verdict or None)."""
     plan = Plan(_copy(workload.pod_meta), _copy(workload.pod_spec), unsafe, version,
                 prefix=workload.prefix)
     if exemptions:
         plan.exempt = lambda check, path: exemption_for(exemptions, workload, check,
                                                         (workload.prefix + path,)) is not None
+    verdict = before
     for _ in range(MAX_ROUNDS):
         done = len(plan.edits)
         plan.notes = []  # what still needs a human is judged on the latest state
-        for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version):
+        if verdict is not None:
+            checks = [BY_ID[check_id] for check_id in verdict.failing[level]]
+        else:
+            checks = [check for check, _ in failures(plan.meta, _defaulted(workload.kind, plan.spec), level, version)]
+        for check in checks:
             fix = check.fix_at(version)
             if fix is not None and (only is None or only(check.id)):
                 # All asked for before any applies: a fix reads the pod, never its own edits.
                 plan.apply(tuple(fix(plan.meta, plan.spec, version)))
         if len(plan.edits) == done:
-            break
-    return plan
+            return plan, verdict
+        if before is not None:
+            verdict = evaluate(plan.meta, _defaulted(workload.kind, plan.spec), version, workload.prefix)
+    return plan, None
 
 
 def _copy(value):
@@ -132,11 +169,10 @@ def _defaulted(kind: str, spec: dict) -> dict:
     return spec
 
 
-def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,  # noqa: C901 - split with the fixperf rework of fix.py
-               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
-    """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
-    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
-    is a part of it (default: the source's, from its first line)."""
+def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
+                  *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> tuple:
+    """fix_source's work before it decides whether the text may be written: (the SourceFix,
+    its errors those of the documents; the _Chunks, or None when the text cannot be fixed)."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
     lone_cr = _LONE_CR.search(source.text)
@@ -146,7 +182,7 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         column = lone_cr.start() - (breaks[-1].end() if breaks else 0) + 1
         result.errors.append(Problem(source.name, len(breaks) + 1, column, "lone CR line breaks (classic Mac OS) "
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
-        return result
+        return result, None
     found = _Errors()
     chunks = _Chunks(source, result, effective, found, newline or line_break(source.text), kinds)
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
@@ -174,49 +210,69 @@ def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: boo
         chunks.add(fixed)
         exemptions = tuple(exemptions_for(config, workload.kind, workload.namespace, workload.name))
         fixed.exemptions = exemptions
+        if workload.kind != "Pod":  # what its chunk's verify expects (a Pod's defaults read its metadata too)
+            fixed.planned = (workload.pod_meta, workload.pod_spec, before)
         if not before.failing.get(level):
             continue  # no check fails at the level: no fix to ask for, nothing to edit
-        plan = plan_object(workload, level, effective, unsafe, exemptions,
-                           None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)))
+        plan, verdict = _plan(workload, level, effective, unsafe, exemptions,
+                              None if only is None else (lambda check_id, fixed=fixed: only(fixed, check_id)),
+                              before)
         fixed.notes = list(plan.notes)
         rejected = new_errors((workload.pod_meta, workload.pod_spec), (plan.meta, plan.spec))
         if rejected:  # a backstop: the checks' fixes avoid these, and a test holds them to it
             fixed.refused = f"kube-apiserver would reject the fixed object ({rejected[0]})"
             continue
         try:  # refuse the whole object before touching any of it
-            patcher = Patcher(source.text, node, detect_style(source.text, document.root),
-                              shared_nodes(document.root, source.text))
+            patcher = Patcher(source.text, node, *chunks.layout(source.text, document.root))
             for edit in plan.edits:
                 patcher.check(workload.prefix + edit.path)
         except Refused as refusal:
             fixed.refused = str(refusal)
             continue
         fixed.edits = list(plan.edits)
+        if fixed.planned is not None:
+            fixed.planned = None if verdict is None else (plan.meta, plan.spec, verdict)
         if plan.edits:
             chunks.plan(fixed, document, node)
     chunks.reach(None)
     result.errors, result.documents = found.errors, found.documents
-    if result.errors:  # never write a file with a document we could not read
-        for fixed in result.objects:
-            fixed.after = None
-            fixed.refused = fixed.refused or UNREADABLE
+    return result, chunks
+
+
+def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
+               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
+    """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
+    an editor's quick fix for one finding. `newline`: the line break of the file when `source`
+    is a part of it (default: the source's, from its first line)."""
+    result, chunks = _fixed_chunks(source, level, version, unsafe, config, only=only, newline=newline, kinds=kinds)
+    if chunks is None:
         return result
-    refusal = chunks.refusals[0] or chunks.refusals[1]
-    if refusal:
-        for fixed in result.objects:
-            fixed.after = None
-        result.errors.append(Problem(source.name, None, None, f"cannot fix: {refusal}; left unchanged"))
-        return result
-    problem = _verify(source, chunks.problems, result)
-    if problem:
-        result.errors.append(problem)
-        for fixed in result.objects:
-            fixed.after = None  # the verdicts of text that is not written
-            fixed.refused = fixed.refused or LEFT_UNCHANGED
-        return result
-    result.new_text = chunks.text()
-    result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
+    if _settle(result, result.errors, chunks.refusals, chunks.problems) is None:
+        result.new_text = chunks.text()
+        result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
     return result
+
+
+def _settle(result: SourceFix, errors: list, refusals, problems: dict) -> str | None:
+    """Whether the source may be written, from what its chunks found: None, or why not, with
+    the one error that says so (every unreadable document, else the first refusal, else the
+    first problem the verify found) and each object's verdict put back to the text's."""
+    name = result.source.name
+    if errors:  # never write a file with a document we could not read
+        result.errors, reason = list(errors), UNREADABLE
+    elif refusals[0] or refusals[1]:
+        refusal = refusals[0] or refusals[1]
+        result.errors, reason = [Problem(name, None, None, f"cannot fix: {refusal}; left unchanged")], LEFT_UNCHANGED
+    else:
+        problem = _verify(result.source, problems, result)
+        if problem is None:
+            return None
+        result.errors, reason = [problem], LEFT_UNCHANGED
+    for fixed in result.objects:
+        fixed.after = None  # the verdicts of text that is not written
+        fixed.refused = fixed.refused or reason
+    result.unwritten = reason
+    return reason
 
 
 def _objects(source: Source, found: _Errors):
@@ -266,6 +322,7 @@ class _Chunks:
         self.line_shift = 0  # how many lines the fixed chunks so far added
         self.refusals = [None, None]  # the first refusal of each phase
         self.problems = {}  # the first problem the verify found, by kind
+        self.layouts = {}  # id(root) -> (root, style, aliased nodes), for the chunk being fixed
 
     def reach(self, document) -> None:
         """The objects of `document` (None: the end) come next: finish the chunks before it."""
@@ -278,6 +335,14 @@ class _Chunks:
             self.current = None
         if self.current is None and document is not None:
             self.current = [index, [], []]
+
+    def layout(self, text: str, root) -> tuple:
+        """(style, aliased nodes) of a document of the first parse: the same for each of its
+        objects and for each phase that edits that parse."""
+        found = self.layouts.get(id(root))
+        if found is None or found[0] is not root:
+            found = self.layouts[id(root)] = (root, detect_style(text, root), shared_nodes(root, text))
+        return found[1:]
 
     def add(self, fixed: ObjectFix) -> None:
         self.current[1].append(fixed)
@@ -302,14 +367,14 @@ class _Chunks:
             try:
                 removed, roots = self._phase(0, old, start, planned, None)
             except Refused as refusal:
-                self.refusals[0] = refusal
+                self.refusals[0] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             if self.refusals[1]:
                 return  # only a removal's refusal would be reported before it
             try:
                 new, _ = self._phase(1, removed, start, planned, roots)
             except Refused as refusal:
-                self.refusals[1] = refusal
+                self.refusals[1] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             self.shift += len(removed) - len(old)
             self._verify_changed(new, objects, line + self.line_shift)
@@ -317,7 +382,9 @@ class _Chunks:
             self.pieces += [self.source.text[self.copied:start], new]
             self.copied = end
         finally:
+            self.layouts.clear()
             for fixed in objects:  # what a finished object keeps: the report's needs, not the nodes
+                fixed.planned = None
                 if fixed.exemptions:
                     fixed.workload.node = fixed.workload.located = None
                 else:
@@ -343,10 +410,11 @@ class _Chunks:
             root = document.root
             if on_chunk:
                 root, node = roots[(document.root.start_mark.index - start, fixed.item)]
-            style = detect_style(whole, root)
+            style, shared = self.layout(whole, root) if not on_chunk else (detect_style(whole, root),
+                                                                              shared_nodes(root, whole))
             if style.newline != self.newline:  # the file's, from its first line
                 style = replace(style, newline=self.newline)
-            patcher = Patcher(whole, node, style, shared_nodes(root, whole))
+            patcher = Patcher(whole, node, style, shared)
             for edit in fixed.edits:
                 if edit.op not in ops:
                     continue
@@ -395,13 +463,20 @@ class _Chunks:
                 return
             for _, node in objects_in(document, found):
                 try:
-                    workload = workload_from_node(node, kinds=self.kinds)
+                    workload = workload_from_node(node, defaults=False, kinds=self.kinds)
                 except PruneError as error:
                     self._problem("parse", Problem(self.source.name, None, None, "internal error: the fixed object is "
                                                    f"invalid ({error.message}); left unchanged"))
                     return
-                if not isinstance(workload, Skipped):
-                    verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, self.version, workload.prefix))
+                if isinstance(workload, Skipped):
+                    continue
+                fixed = objects[len(verdicts)] if len(verdicts) < len(objects) else None
+                planned = fixed and fixed.kind == workload.kind and fixed.planned
+                if planned and (workload.pod_meta, workload.pod_spec) == planned[:2]:
+                    verdicts.append(planned[2])  # it reads back as planned: the plan judged it
+                    continue
+                apply_defaults(workload.kind, workload.pod_spec, workload.pod_meta)
+                verdicts.append(evaluate(workload.pod_meta, workload.pod_spec, self.version, workload.prefix))
         if len(verdicts) != len(objects) or found.errors:
             self._problem("count", Problem(self.source.name, None, None,
                                            "internal error: fixing changed the objects; left unchanged"))
@@ -447,7 +522,10 @@ def _verify(source: Source, problems: dict, result: SourceFix) -> Problem | None
 
 def remaining(fixed: ObjectFix, level: Level) -> list:
     """Violations at `level` or below that the fixed text still has, exemptions aside."""
-    verdict = fixed.after or fixed.before
+    return _remaining(fixed.after or fixed.before, fixed, level)
+
+
+def _remaining(verdict, fixed: ObjectFix, level: Level) -> list:
     return [v for v in verdict.violations if v.level <= level
             and not exemption_for(fixed.exemptions, fixed.workload, v.check, v.paths)]
 
@@ -468,6 +546,7 @@ def human_notes(fixed: ObjectFix, level: Level) -> list:
     return out
 
 
+@functools.cache  # one string for every object it is said of
 def never_fix_message(check_id: str) -> str:
     """The advice of a check that `fix` leaves to a human."""
     check = BY_ID[check_id]
@@ -476,55 +555,156 @@ def never_fix_message(check_id: str) -> str:
     return " ".join(check.fix_text.split())
 
 
+class ObjectRecord(NamedTuple):
+    """What the report needs of a fixed object, and no more (no nodes, pods or verdicts): a
+    big source has hundreds of thousands of objects."""
+
+    document: int
+    item: int | None
+    line: int
+    column: int
+    kind: str
+    namespace: str
+    name: str
+    before: Level
+    after: Level | None  # None: the text was not fixed
+    template: str | None
+    changes: tuple  # model.Change
+    remaining: tuple  # model.Unfixed: what needs a human when the fixed text is written
+    unfixed_before: tuple  # (level, check, reason, detail): what remains if nothing is written
+    refused: str | None
+
+
+def object_record(fixed: ObjectFix, gate: Level) -> ObjectRecord:
+    from kubectl_podsec.model import Change, Unfixed
+    from kubectl_podsec.paths import format_path
+
+    changes = tuple(Change(e.check, e.op, format_path(fixed.prefix + e.path), e.old, e.value, e.safe,
+                           BY_ID[e.check].fix_risk) for e in fixed.edits)
+    remaining_now = tuple(Unfixed(v.level, v.check, v.reason, v.detail, why) for v, why in human_notes(fixed, gate))
+    if fixed.after is None:
+        unfixed_before = tuple((u.level, u.check, u.reason, u.detail) for u in remaining_now)
+    else:
+        unfixed_before = tuple((v.level, v.check, v.reason, v.detail)
+                               for v in _remaining(fixed.before, fixed, gate))
+    return ObjectRecord(fixed.document, fixed.item, fixed.line, fixed.column, fixed.kind, fixed.namespace,
+                        fixed.name, fixed.before.highest, None if fixed.after is None else fixed.after.highest,
+                        fixed.template, changes, remaining_now, unfixed_before, fixed.refused)
+
+
+def compact(result: SourceFix, gate: Level) -> SourceFix:
+    """The objects as records: what a report of the source needs once it is fixed."""
+    if result.objects:
+        result.records += [object_record(fixed, gate) for fixed in result.objects]
+        result.objects = []
+    return result
+
+
 def fix_file(shared: tuple, found):
-    """A file read and fixed, or the Notice or Problem found instead: parallel.imap_batched's
-    worker for many small files."""
+    """A file read and fixed (compact), or the Notice or Problem found instead:
+    parallel.imap_batched's worker for many small files."""
     if not isinstance(found, Source):
         return found
     problem = load(found, identify=True)
     if problem:
         return problem
     level, version, unsafe, config, kinds = shared
-    return fix_source_parallel(found, level, version, unsafe, config, kinds=kinds)  # in one process: the file is small
+    # In one process: the file is small.
+    return compact(fix_source_parallel(found, level, version, unsafe, config, kinds=kinds), level)
 
 
-def _fix_part(bounds: tuple):
-    source, level, version, unsafe, config, kinds = parallel.shared()
-    # The part's first line is one of the blank lines that put its lines in place.
-    result = fix_source(part_source(source, *bounds), level, version, unsafe, config, newline=line_break(source.text),
-                        kinds=kinds)
-    for fixed in result.objects:
-        if fixed.workload is not None:  # nodes do not cross processes
-            fixed.workload.node = fixed.workload.located = None
-    line = bounds[2]  # the part's leading newlines come off again
-    new_text = None if result.new_text is None else result.new_text[line:]
-    return new_text, result.objects, result.errors, result.documents
+def _fix_part(shared: tuple, bounds: tuple) -> tuple:
+    """A part fixed on its own, as fix_source would before deciding whether it may be written:
+    (its new text, None when unchanged; its records; what keeps it from being written), with
+    lines counted in the whole source. The part is read as it is and its lines moved
+    afterwards: padding it with the lines before it would parse as many blank lines."""
+    source, level, version, unsafe, config, kinds = shared
+    start, end, line = bounds
+    result, chunks = _fixed_chunks(Source(source.name, source.path, source.text[start:end]), level, version, unsafe,
+                                   config, newline=line_break(source.text), kinds=kinds)
+    records = [object_record(fixed, level)._replace(line=fixed.line + line) for fixed in result.objects]
+    errors = [_moved(problem, line) for problem in result.errors]
+    if chunks is None:  # the caller looked for lone CRs in the whole text first
+        return None, records, errors, (None, None), {}, result.documents, 0
+    text = chunks.text() if chunks.pieces else None
+    refusals = tuple(chunks.refusals)
+    problems = {kind: _moved(problem, line) for kind, problem in chunks.problems.items()}
+    return text, records, errors, refusals, problems, result.documents, chunks.line_shift
+
+
+def _moved(problem: Problem, lines: int) -> Problem:
+    return problem if problem.line is None or not lines else replace(problem, line=problem.line + lines)
+
+
+_WRITE_SLICE = 1 << 20  # characters: what is encoded and written at once
 
 
 def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-                        jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
-    """fix_source over a big source cut at `---` lines into one part per process; the parts'
-    texts, objects and errors are joined in order, and nothing is written unless every part
-    could be fixed."""
-    parts = parallel.split_for_workers(source.text, jobs)
+                        jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS, sink=None) -> SourceFix:
+    """fix_source over a big source cut at `---` lines into parts fixed one after the other, in
+    up to `jobs` processes, with the same result. Held meanwhile: the text and each object's
+    record, not the parts' objects. With a `sink` (writes.AtomicWriter), the new text goes to
+    it piece by piece as the parts come, and `streamed` says whether it changed (the caller
+    commits it); else it is joined into new_text. Whichever part fails, nothing may be
+    written: the sink is then not given the rest."""
+    text = source.text
+    parts = [(0, len(text), 0)] if _LONE_CR.search(text) else parallel.split_for_stream(text, jobs)
     if len(parts) < 2:
-        return fix_source(source, level, version, unsafe, config, kinds=kinds)
-    pieces = parallel.map_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds))
-    result, texts, offset = SourceFix(source), [], 0
-    for new_text, objects, errors, count in pieces:
-        for fixed in objects:
-            fixed.document += offset
-        result.objects.extend(objects)
-        result.errors.extend(replace(e, document=None if e.document is None else e.document + offset)
-                             for e in errors)
-        texts.append(new_text)
+        return compact(fix_source(source, level, version, unsafe, config, kinds=kinds), level)
+    result, errors, refusals, problems = SourceFix(source), [], (None, None), {}
+    texts, copied, changed, offset, line_shift, memo = [], 0, False, 0, 0, {}
+    done = parallel.imap_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds), jobs)
+    for (start, end, _), (new, records, part_errors, part_refusals, part_problems, count, shift) in zip(parts, done):
+        result.records += [_shared(record, offset, memo) for record in records]
+        errors += [replace(e, document=None if e.document is None else e.document + offset) for e in part_errors]
+        refusals = tuple(a or b for a, b in zip(refusals, part_refusals))
+        for kind, problem in part_problems.items():
+            if kind == "parse" and problem.line is not None:  # a line of the fixed text, as the whole's verify says
+                problem = replace(problem, line=problem.line + line_shift)
+            problems.setdefault(kind, problem)
         offset += count
+        line_shift += shift
+        if new is None or errors or refusals[0] or refusals[1] or problems:
+            continue  # unchanged, or nothing will be written
+        changed = True
+        if sink is None:
+            texts += [text[copied:start], new]
+        else:
+            _write_span(sink, text, copied, start)
+            sink.write(new)
+        copied = end
     result.documents = offset
-    if not result.errors and all(text is not None for text in texts):
-        result.new_text = "".join(texts)
-    else:  # as fix_source reports a file it leaves unchanged, whichever part failed
-        reason = UNREADABLE if any(fixed.refused == UNREADABLE for fixed in result.objects) else LEFT_UNCHANGED
-        for fixed in result.objects:
-            fixed.after = None
-            fixed.refused = fixed.refused or reason
+    if _settle(result, errors, refusals, problems) is None:
+        if sink is None:
+            result.new_text = "".join(texts) + text[copied:] if changed else text
+        else:
+            if changed:
+                _write_span(sink, text, copied, len(text))
+            result.streamed = changed
     return result
+
+
+def _write_span(sink, text: str, start: int, end: int) -> None:
+    for at in range(start, end, _WRITE_SLICE):
+        sink.write(text[at:min(at + _WRITE_SLICE, end)])
+
+
+def _shared(record: ObjectRecord, offset: int, memo: dict) -> ObjectRecord:
+    """The record with its document counted in the whole source, and what many objects have
+    alike (the same changes, the same violations, and lists of them) held once."""
+    return record._replace(document=record.document + offset, kind=_once(memo, record.kind),
+                           namespace=_once(memo, record.namespace), template=_once(memo, record.template),
+                           changes=_all_once(memo, record.changes), remaining=_all_once(memo, record.remaining),
+                           unfixed_before=_all_once(memo, record.unfixed_before),
+                           refused=_once(memo, record.refused))
+
+
+def _all_once(memo: dict, values: tuple) -> tuple:
+    return _once(memo, tuple(_once(memo, value) for value in values)) if values else ()
+
+
+def _once(memo: dict, value):
+    try:
+        return memo.setdefault(value, value)
+    except TypeError:  # an edit's value that is a dict or a list
+        return value

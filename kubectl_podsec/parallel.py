@@ -162,10 +162,9 @@ def shared():
 
 
 def default_jobs() -> int:
-    """Processes for big inputs: the cores this process may use, where fork exists."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    """Processes for big inputs: the cores this process may use, where fork exists (asked of
+    os, not multiprocessing: importing that costs every run, most of which never fork)."""
+    if not hasattr(os, "fork"):
         return 1
     try:
         return max(1, min(4, len(os.sched_getaffinity(0))))

@@ -14,7 +14,6 @@ from kubectl_podsec.levels import Level
 from kubectl_podsec.model import (
     AuditResult,
     BaselineStatus,
-    Change,
     CompareResult,
     Finding,
     FixedObject,
@@ -66,25 +65,29 @@ def input_error(problem) -> InputError:
 def fix_result(results: list, gate: Level, version, problems=(), notices=(), texts=(), filtered=b"") -> FixResult:
     """What `fix` did to each source (fix.SourceFix), as the FixResult the renderers read;
     `problems` and `notices` are about inputs that were never fixed (read first)."""
-    from kubectl_podsec.checks import BY_ID
-    from kubectl_podsec.fix import human_notes
+    from kubectl_podsec.fix import compact
 
-    objects = []
+    objects, templates = [], []
     for result in results:
-        for fixed in result.objects:
-            verdict = fixed.after or fixed.before
-            changes = tuple(Change(e.check, e.op, format_path(fixed.prefix + e.path), e.old, e.value, e.safe,
-                                   BY_ID[e.check].fix_risk)
-                            for e in fixed.edits) if result.new_text is not None else ()
-            remaining = tuple(Unfixed(v.level, v.check, v.reason, v.detail, why)
-                              for v, why in human_notes(fixed, gate))
+        compact(result, gate)
+        if result.changed_templates:
+            templates.append(SourceNote(result.source.name, templates=tuple(result.changed_templates)))
+        name, fixed, unwritten = result.source.name, result.fixed, result.unwritten
+        for record in result.records:
+            if unwritten is None:
+                after = record.before if record.after is None else record.after
+                remaining = record.remaining
+            else:  # what is on disk is what was read: report that
+                why = f"not changed: {record.refused or unwritten}"
+                after, remaining = record.before, tuple(Unfixed(*v, why) for v in record.unfixed_before)
             objects.append(FixedObject(
-                result.source.name, fixed.document, fixed.item, fixed.line, fixed.column, fixed.kind,
-                fixed.namespace or "", fixed.name, fixed.before.highest, verdict.highest, result.written,
-                result.write_error, fixed.template, changes, remaining))
+                name, record.document, record.item, record.line, record.column, record.kind,
+                record.namespace or "", record.name, record.before, after, result.written,
+                result.write_error, record.template, record.changes if fixed else (), remaining))
+        result.records = []  # held once: now as the objects of the report
     errors = [input_error(p) for p in problems] + [input_error(e) for r in results for e in r.errors]
     notes = [SourceNote(n.source, n.message) for n in notices]
-    notes += [SourceNote(r.source.name, templates=tuple(r.changed_templates)) for r in results if r.changed_templates]
+    notes += templates
     return FixResult(str(version), gate, tuple(objects), tuple(errors), tuple(notes),
                      any(r.changed for r in results), tuple(texts), filtered)
 
@@ -414,13 +417,33 @@ def run_fix(options: FixOptions) -> FixResult:
         if problem:
             problems.append(problem)
             continue
-        results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
-                                               options.config, options.jobs, kinds))
+        if options.dry_run or source.path is None:  # the texts are wanted whole
+            results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
+                                                   options.config, options.jobs, kinds))
+            continue
+        # A big file in place: its new text goes to the temporary file as its parts are fixed.
+        with writes.AtomicWriter(source.path, source.identity, source.encoding, source.bom) as writer:
+            result = fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
+                                             options.config, options.jobs, kinds, sink=writer)
+            results.append(result)
+            if result.changed:
+                if result.streamed is None:
+                    writer.write(result.new_text)
+                error = writer.commit()
+                result.written = error is None
+                if error:
+                    result.not_written(error)
+        if result.streamed is not None:
+            source.text = ""  # the report needs the records only, not a big text
     for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
         take(found)
     texts, filtered = [], []
     for result in results:
         source = result.source
+        if result.written or result.write_error:  # written already, part by part
+            if result.write_error:
+                problems.append(Problem(source.name, None, None, result.write_error))
+            continue
         new_text = result.new_text if result.new_text is not None else source.text
         if options.dry_run:
             # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is

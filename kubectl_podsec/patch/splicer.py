@@ -390,11 +390,7 @@ class Patcher:
         comma, colon = (",", ":") if compact else (", ", ": ")
 
         def render(value):
-            if isinstance(value, dict):
-                return "{" + comma.join(f"{key_text(k)}{colon}{render(v)}" for k, v in value.items()) + "}"
-            if isinstance(value, list):
-                return "[" + comma.join(render(item) for item in value) + "]"
-            return self._scalar(value, "", json_style)
+            return self._flow_value(value, comma, colon, json_style)
 
         def key_text(key):
             return json.dumps(key) if json_style else key
@@ -410,6 +406,16 @@ class Patcher:
             return ("," + self.style.newline + pad).join(parts)
         separator = ("," + self.style.newline + " " * column) if column is not None else comma
         return separator.join(f"{key_text(k)}{colon}{render(v)}" for k, v in tree.items())
+
+    def _flow_value(self, value, comma: str, colon: str, json_style: bool) -> str:
+        # A method, not a closure that calls itself: that closure is a reference cycle, which
+        # kept this Patcher and its document's nodes alive (the collector is off in the CLI).
+        if isinstance(value, dict):
+            return "{" + comma.join(f"{json.dumps(k) if json_style else k}{colon}"
+                                    f"{self._flow_value(v, comma, colon, json_style)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + comma.join(self._flow_value(item, comma, colon, json_style) for item in value) + "]"
+        return self._scalar(value, "", json_style)
 
     def _scalar(self, value, style, json_style: bool) -> str:
         return render_scalar(value, style, json_style)
