@@ -13,7 +13,7 @@ with `._replace(...)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.paths import file_location
@@ -131,6 +131,13 @@ class BaselineStatus:
     stale: tuple = ()  # dicts of the baseline fields, for entries that no longer occur
 
 
+class Judged(Protocol):
+    """What the gate reads of an object: an ObjectVerdict, or a renderer's brief of one."""
+
+    @property
+    def effective_highest(self) -> Level: ...
+
+
 @dataclass(frozen=True)
 class RunResult:
     """`check`: every object's verdict against the gate level."""
@@ -143,7 +150,7 @@ class RunResult:
     baseline: BaselineStatus | None = None
     said: tuple = ()  # lines for stderr before the errors: kubectl's warnings, notes
 
-    def fails(self, obj: ObjectVerdict) -> bool:
+    def fails(self, obj: Judged) -> bool:
         """The gate, in one place: an object fails when, suppressions aside, it does not
         pass the gate level."""
         return obj.effective_highest < self.gate

@@ -384,7 +384,7 @@ class FixOptions:
     jobs: int = 1
 
 
-def run_fix(options: FixOptions) -> FixResult:
+def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sources: small files batched, big ones in parts
     """`fix` on files: compute each source's fixed text once; then write it (atomically), or
     keep it for the diff (--dry-run) or the filter's output (stdin)."""
     import io

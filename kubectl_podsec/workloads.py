@@ -184,7 +184,7 @@ def _check_bits(value: int, kind: str, path: tuple, node: Node | None, written) 
         raise PruneError(path, node, f"{format_path(path)} must be a {bits}-bit integer, not the number {written}")
 
 
-def prune_node(node: Node, schema, path: tuple, located: Located):
+def prune_node(node: Node, schema, path: tuple, located: Located):  # noqa: C901 - the hot path, inlined on purpose (bench)
     """The part of `node` that `schema` names, as plain Python values; None when null."""
     # The common cases first, with few calls: most of the nodes of a pod are untagged
     # scalars and mappings of distinct plain keys. Anything else, and every error, is

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 CHANGED = "changed while fix was running; not written"
 READ_ONLY = "the file is read-only; not written"
@@ -56,7 +56,9 @@ class AtomicWriter:
                  bom: bool = False):
         self.path = os.path.realpath(path)  # through a symlink: fix the file it points to, keep the link
         self.expected, self.encoding, self.bom = expected, encoding, bom
-        self.info = self.temporary = self.handle = None
+        self.info: os.stat_result | None = None
+        self.temporary: str | None = None
+        self.handle: BinaryIO | None = None
         self.reason = self._check()
 
     def _check(self) -> str | None:
@@ -115,6 +117,7 @@ class AtomicWriter:
         if self.reason is not None:
             return self.reason
         path, info, temporary = self.path, self.info, self.temporary
+        assert self.handle is not None and temporary is not None  # the write above opened them
         try:
             self.handle.flush()
             os.fsync(self.handle.fileno())

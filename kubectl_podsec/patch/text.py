@@ -52,7 +52,8 @@ def runs(indices: list) -> list[tuple[int, ...]]:
 def comments_in(text: str, start: int, end: int, scalars: list) -> list:
     """(where it starts, where it ends) of each comment in text[start:end]: a `#` after a
     blank or a line break that no scalar's text (start, end) holds, to the end of its line."""
-    found, at = [], start
+    found: list[tuple[int, int]] = []
+    at = start
     while True:
         at = text.find("#", at, end)
         if at < 0:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from kubectl_podsec.levels import Level
-from kubectl_podsec.model import RunResult
+from kubectl_podsec.model import ObjectVerdict, RunResult
 from kubectl_podsec.reports.terminal import Paint
 
 LEVEL_COLOURS = {Level.RESTRICTED: "green", Level.BASELINE: "yellow", Level.PRIVILEGED: "red"}
@@ -21,14 +21,16 @@ def render_text(run: RunResult, paint: Paint) -> str:
     return "".join(check_text_stream(run.gate, run.objects, lambda: run, paint))
 
 
-def check_text_stream(gate: Level, objects, tail, paint) -> Iterator[str]:
+def check_text_stream(gate: Level, objects: Iterable[ObjectVerdict], tail: Callable[[], RunResult],
+                      paint: Paint) -> Iterator[str]:
     """render_text(run) in pieces, each object's lines as it comes from `objects`: the same
     text without holding the objects. `tail()`, called once they are all out, is the run with
     what comes after them (its skipped objects and errors; its objects are not read)."""
     return check_text_pieces(gate, (("\n".join(object_lines(obj, paint)) + "\n", obj) for obj in objects), tail)
 
 
-def check_text_pieces(gate: Level, entries, tail) -> Iterator[str]:
+def check_text_pieces(gate: Level, entries: Iterable[tuple[str, ObjectVerdict | Brief]],
+                      tail: Callable[[], RunResult]) -> Iterator[str]:
     """check_text_stream of (lines, object or its Brief) pairs, the lines already written."""
     tally = Tally(gate)
     for text, obj in entries:
@@ -41,7 +43,7 @@ def check_text_pieces(gate: Level, entries, tail) -> Iterator[str]:
 _PODS = "\0"  # where a live object's pod count goes: nothing before it in its line holds a NUL
 
 
-def object_text_parts(obj, paint, gate: Level) -> tuple:
+def object_text_parts(obj: ObjectVerdict, paint: Paint, gate: Level) -> tuple:
     """A live object's lines in two parts, before and after its pod count (pods_text), which is
     known last; and its Brief."""
     head, _, tail = "\n".join(object_lines(obj, paint, _PODS)).partition(_PODS)
@@ -64,13 +66,13 @@ class Brief(NamedTuple):
     findings: tuple
 
 
-def brief(obj, gate: Level) -> Brief:
+def brief(obj: ObjectVerdict, gate: Level) -> Brief:
     first = next((f for f in obj.findings if not f.suppressed and f.level <= gate), None)
     return Brief(obj.source, obj.kind, obj.namespace, obj.name, obj.highest, obj.effective_highest,
                  (first,) if first else ())
 
 
-def object_lines(obj, paint, pods: str | None = None) -> list:
+def object_lines(obj: ObjectVerdict, paint: Paint, pods: str | None = None) -> list:
     """An object's line and its findings at the next level up; `pods` in place of its pod count."""
     lines = []
     where = where_text(obj.source, obj.line, obj.column)
@@ -119,13 +121,13 @@ class Tally:
         self.gate = gate
         self._gate = RunResult("", gate)  # its fails() is the gate
         self.objects = 0
-        self.highest = Counter()
+        self.highest: Counter[Level] = Counter()
         self.failing = 0
-        self.first_failing = None
-        self.files = []  # the first four distinct files of failing objects (three are named)
-        self.check = None  # the first failing finding's check that is not suppressed
+        self.first_failing: ObjectVerdict | Brief | None = None
+        self.files: list[str] = []  # the first four distinct files of failing objects (three are named)
+        self.check: str | None = None  # the first failing finding's check that is not suppressed
 
-    def add(self, obj) -> None:
+    def add(self, obj: ObjectVerdict | Brief) -> None:
         self.objects += 1
         self.highest[obj.highest] += 1
         if not self._gate.fails(obj):
@@ -154,6 +156,7 @@ def next_steps(run: RunResult, tally: Tally | None = None) -> list:
     gate = run.gate
     level = "" if gate == Level.RESTRICTED else f" --level {gate}"
     first = tally.first_failing
+    assert first is not None  # tally.failing counts it
     if first.source == "cluster":
         namespace = f" -n {shlex.quote(first.namespace)}" if first.namespace else ""
         fix = f"kubectl podsec fix {first.kind.lower()}/{shlex.quote(first.name)}{namespace}{level}"
