@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from kubectl_podsec.checks import ALL_CHECKS, BY_ID, Check, replaced_by
+from kubectl_podsec.errors import UsageError
 
 
 def versions_text(check: Check) -> str:
@@ -40,3 +41,15 @@ def explain(check_id: str) -> str | None:
 
 def suggestions(check_id: str) -> list:
     return difflib.get_close_matches(check_id, [c.id for c in ALL_CHECKS], n=3, cutoff=0.5)
+
+
+def explain_text(check_id: str | None) -> str:
+    """`explain [CHECK]`: the table of checks, or one check's text; an unknown one is a usage
+    error naming the nearest ids."""
+    if not check_id:
+        return summary_table()
+    text = explain(check_id)
+    if text is None:
+        hint = suggestions(check_id)
+        raise UsageError(f"unknown check {check_id!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
+    return text

@@ -237,7 +237,7 @@ class FixResult:
     errors: tuple = ()  # InputError
     notes: tuple = ()  # SourceNote
     changed: bool = False  # some source's text changed (written, or would be)
-    texts: tuple = ()  # SourceText, with --dry-run
+    texts: tuple[SourceText, ...] = ()  # with --dry-run
     filtered: bytes = b""  # the filter's output (fix -f -): the fixed stdin, encoded
 
     @property
@@ -286,6 +286,24 @@ class NamespaceSummary:
     unread: str | None = None  # why the workloads could not all be read: no suggestion
     pin_upgrade: PinUpgrade | None = None
     selector: str | None = None  # judged only on the workloads -l selected
+
+
+@dataclass(frozen=True)
+class NamespacesResult:
+    """`namespaces`: each namespace's summary, what could not be read, kubectl's warnings."""
+
+    summaries: tuple[NamespaceSummary, ...] = ()
+    errors: tuple = ()  # InputError
+    warnings: tuple = ()  # kubectl's `Warning:` lines
+
+    @property
+    def drift(self) -> bool:
+        return any(summary.drift for summary in self.summaries)
+
+    @property
+    def failing(self) -> bool:
+        """The exit decision: some namespace's enforce label would deny a workload's pods."""
+        return self.drift
 
 
 # --- check --compare-versions --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kubectl_podsec.model import (
     FixResult,
     InputError,
     Location,
+    NamespacesResult,
     ObjectVerdict,
     PlanResult,
     RunResult,
@@ -539,22 +540,6 @@ def _live_fix_refusal(kubectl, obj: dict, printing_manifest: bool) -> str | None
 
 
 # --- namespaces ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NamespacesResult:
-    summaries: tuple = ()  # NamespaceSummary
-    errors: tuple = ()  # InputError
-    warnings: tuple = ()  # kubectl's `Warning:` lines
-
-    @property
-    def drift(self) -> bool:
-        return any(summary.drift for summary in self.summaries)
-
-    @property
-    def failing(self) -> bool:
-        """The exit decision: some namespace's enforce label would deny a workload's pods."""
-        return self.drift
 
 
 def run_namespaces(kubectl, names: list, version, admission_config: str | None = None,
