@@ -141,8 +141,8 @@ def cmd_namespaces(args) -> int:
 
     run = run_namespaces(options.kubectl_of(args), list(args.names), args.policy_version, args.admission_config,
                          options.config_of(args))
-    _say(f"error: {error.message}" for error in run.errors)
     _say(run.warnings)
+    _say(f"error: {error.message}" for error in run.errors)
     sys.stdout.write(output.namespaces_report(run, args.output, _painter(args)))
     return _exit(run)
 

@@ -7,7 +7,9 @@ gate. They never print; `cli.py` picks a renderer from `reports/` and the exit c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from kubectl_podsec.cluster import Kubectl
 from kubectl_podsec.errors import UsageError
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
@@ -31,6 +33,10 @@ from kubectl_podsec.model import (
 )
 from kubectl_podsec.paths import format_path
 from kubectl_podsec.suppress import effective_highest
+
+if TYPE_CHECKING:
+    from kubectl_podsec.config import Config
+    from kubectl_podsec.levels import PolicyVersion
 
 
 def check_result(report, gate: Level, baseline: BaselineStatus | None = None, said: tuple = ()) -> RunResult:
@@ -80,7 +86,9 @@ def fix_result(results: list, gate: Level, version, problems=(), notices=(), tex
                 remaining = record.remaining
             else:  # what is on disk is what was read: report that
                 why = f"not changed: {record.refused or unwritten}"
-                after, remaining = record.before, tuple(Unfixed(*v, why) for v in record.unfixed_before)
+                after = record.before
+                remaining = tuple(Unfixed(level, check, reason, detail, why)
+                                  for level, check, reason, detail in record.unfixed_before)
             objects.append(FixedObject(
                 name, record.document, record.item, record.line, record.column, record.kind,
                 record.namespace or "", record.name, record.before, after, result.written,
@@ -101,17 +109,17 @@ class CheckOptions:
     """What `check` (and `plan` and `check --compare-versions`) read and how they judge it."""
 
     level: Level
-    policy_version: object  # PolicyVersion
+    policy_version: PolicyVersion
     specs: tuple = ()  # files, directories, - for stdin
     resources: tuple = ()  # TYPE[/NAME] in the cluster
     kustomize: tuple = ()  # directories to render
     recursive: bool = False
     stdin_name: str = "-"
     stdin_is_terminal: bool = False
-    config: object = None  # config.Config or None
+    config: Config | None = None
     baseline: str | None = None
     write_baseline: str | None = None
-    kubectl: object = None  # cluster.Kubectl: reads the cluster and renders kustomizations
+    kubectl: Kubectl = Kubectl()  # reads the cluster and renders kustomizations
     admission_config: str | None = None
     jobs: int = 1
 
@@ -196,7 +204,7 @@ def run_check(options: CheckOptions) -> RunResult:
         apply_baseline(report.objects, load_baseline(options.write_baseline))
         said.append(f"wrote {options.write_baseline}")
     status = None
-    if stale is not None:
+    if stale is not None and options.baseline:  # stale is the baseline's, so it was given
         status = BaselineStatus(options.baseline, tuple(tuple(zip(BASELINE_FIELDS, key)) for key in stale))
         if stale:
             said.append(f"{options.baseline}: {len(stale)} baseline entries no longer occur; "
@@ -217,7 +225,9 @@ class CheckStream:
         self.options = options
         self.head = RunResult(str(options.policy_version), options.level)
         self.failing = 0
-        self._skipped, self._errors, self._notes = [], [], []
+        self._skipped: list = []  # scan.Skipped
+        self._errors: list = []  # sources.Problem
+        self._notes: list = []  # sources.Notice
 
     def objects(self):
         from kubectl_podsec.scan import scan_parts
@@ -320,22 +330,23 @@ def run_plan(options: CheckOptions, names: tuple = ()) -> PlanResult:
     from kubectl_podsec.checks import NEWEST_VERSION
     from kubectl_podsec.suppress import apply_exemptions
 
-    labels, names = None, list(names)
+    labels: dict | None = None
+    wanted = list(names)
     if options.specs or options.kustomize:
         report = read_workloads(options)
-        if names:
-            report.objects = [r for r in report.objects if (r.workload.namespace or "") in names]
+        if wanted:
+            report.objects = [r for r in report.objects if (r.workload.namespace or "") in wanted]
     else:
         from kubectl_podsec.live import plan_inputs
         from kubectl_podsec.workloads import kinds_for
 
-        report, labels = plan_inputs(options.kubectl, names, options.policy_version,
+        report, labels = plan_inputs(options.kubectl, wanted, options.policy_version,
                                      load_admission(options.admission_config), kinds_for(options.config))
     apply_exemptions(report.objects, options.config)
     pin = report.policy_version.resolve(NEWEST_VERSION)
     live = labels is not None
     namespaces = plan.namespace_plans(report.objects, labels, options.level, pin, live,
-                                      sorted(labels) if live else names)
+                                      sorted(labels) if labels is not None else wanted)
     return PlanResult(options.level, str(pin), live, namespaces,
                       tuple(input_error(problem) for problem in report.errors), tuple(report.warnings))
 
@@ -374,7 +385,7 @@ def run_audit(options: AuditOptions) -> AuditResult:
 @dataclass(frozen=True)
 class FixOptions:
     level: Level
-    policy_version: object  # PolicyVersion
+    policy_version: PolicyVersion
     specs: tuple
     recursive: bool = False
     stdin_name: str = "-"
@@ -517,7 +528,8 @@ def run_fix_live(kubectl, resource: str, level: Level, version, unsafe: bool, lo
 
 
 def _recreate_note(obj: dict) -> str:
-    kind, meta = obj.get("kind"), obj.get("metadata") or {}
+    kind: str = obj["kind"]  # one of IMMUTABLE_TEMPLATES
+    meta = obj.get("metadata") or {}
     return (f"{kind}/{meta.get('name')}: {IMMUTABLE_TEMPLATES[kind]}, so the API server would reject the "
             f"change; delete it and create it again from the fixed manifest that "
             f"`kubectl podsec fix {kind.lower()}/{meta.get('name')} -n {meta.get('namespace')} -o yaml` prints")

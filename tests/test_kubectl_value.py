@@ -80,3 +80,14 @@ def test_plan_says_kubectls_warnings(kubectl, tmp_path):
     assert run.code in (0, 1), run.err
     assert WARNING in run.err.splitlines()
     assert "Traceback" not in run.err
+
+
+def test_namespaces_says_kubectls_warnings_before_its_errors(kubectl, tmp_path):
+    """As check and plan do: what kubectl said while reading comes first, then what failed."""
+    with WarningCluster(forbid=("/api/v1/pods",), pods=6, namespaces=2) as server:
+        run = run_against(server, tmp_path, kubectl, "namespaces")
+    lines = run.err.splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    assert run.code == 2 and errors, run.err
+    assert WARNING in lines and lines.index(WARNING) < errors[0], run.err
+    assert "Traceback" not in run.err
