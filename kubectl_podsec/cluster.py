@@ -13,9 +13,9 @@ import queue
 import re
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import NamedTuple, Optional, Protocol, Union
 from urllib.parse import quote, urlencode
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
@@ -58,8 +58,24 @@ class Listing(NamedTuple):
     may not list does not stop the others), and its `Warning:` lines."""
 
     items: list
-    errors: list
-    warnings: list
+    errors: list[str]
+    warnings: list[str]
+
+
+class NamespaceLabels(NamedTuple):
+    """What `Kubectl.namespaces` gave: Listing's shape, with {name: labels} for the items."""
+
+    items: dict[str, dict]
+    errors: list[str]
+    warnings: list[str]
+
+
+class Pages(Protocol):
+    """What `Kubectl.pages` gives: its Listings, read ahead; `close()` stops the reading."""
+
+    def __iter__(self) -> Iterator[Listing]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,7 @@ class Kubectl:
         args += extra or []
         completed = self.run(args, paged=True)
         errors, warnings = _errors(completed)
-        items = []
+        items: list = []
         if completed.stdout.strip():
             try:
                 document = json.loads(completed.stdout)
@@ -131,7 +147,7 @@ class Kubectl:
             items = document.get("items") if document.get("kind", "").endswith("List") else [document]
         return Listing(items or [], errors, warnings)
 
-    def pages(self, resources: list) -> Iterable[Listing]:
+    def pages(self, resources: list) -> Pages:
         """The objects of `resources` a page at a time, in the order `kubectl get` prints them
         (kind by kind, each in the server's order), with each page's errors and warnings. The
         well-known kinds are read with `kubectl get --raw` and the limit and continue of the
@@ -167,7 +183,7 @@ class Kubectl:
         scope = ""
         if kind not in CLUSTER_SCOPED and self.namespace and not self.all_namespaces:
             scope = f"/namespaces/{quote(self.namespace, safe='')}"
-        query = {}
+        query: dict[str, str | int] = {}
         if self.selector:
             query["labelSelector"] = self.selector
         if self.field_selector:
@@ -184,35 +200,48 @@ class Kubectl:
             raise ClusterError(errors[0] if errors else "kubectl version failed", warnings)
         try:
             minor = json.loads(completed.stdout)["serverVersion"]["minor"]
-            return int(re.match(r"\d+", minor).group(0))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            digits = re.match(r"\d+", minor)
+        except (ValueError, KeyError, TypeError):
             return None
+        return int(digits.group(0)) if digits else None
 
-    def namespaces(self, names: list | None = None) -> Listing:
-        """Listing of {name: labels} for the named namespaces, or all of them: the selectors and
-        namespace scope of the workloads do not apply to namespaces."""
+    def namespaces(self, names: list | None = None) -> NamespaceLabels:
+        """{name: labels} of the named namespaces, or of all of them, with kubectl's errors and
+        warnings: the selectors and namespace scope of the workloads do not apply to namespaces."""
         unscoped = replace(self, namespace=None, all_namespaces=False, selector=None, field_selector=None)
-        labels, errors, warnings = {}, [], []
+        labels: dict[str, dict] = {}
+        errors: list[str] = []
+        warnings: list[str] = []
         for page in unscoped.pages(["namespaces"] + list(names) if names else ["namespaces"]):
             labels.update((item["metadata"]["name"], item["metadata"].get("labels") or {}) for item in page.items)
             errors += page.errors
             warnings += page.warnings
-        return Listing(labels, errors, warnings)
+        return NamespaceLabels(labels, errors, warnings)
 
 
 class _OneListing:
     """`Kubectl.pages` for what only `kubectl get` can read: one page, read when asked for."""
 
     def __init__(self, kubectl: Kubectl, resources: list):
-        self._read = lambda: kubectl.get(resources)
+        self._read: Callable[[], Listing] | None = lambda: kubectl.get(resources)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Listing]:
         read, self._read = self._read, None
         if read is not None:
             yield read()
 
     def close(self) -> None:
         self._read = None
+
+
+class _End:
+    """The last item of a kind's queue of pages."""
+
+
+# What a reader thread hands over for a page: (its body, or None after an error; its errors;
+# its warnings; whether the error is about the whole server, not this request).
+_Page = tuple[Optional[bytes], list[str], list[str], bool]
+_Item = Union[_Page, ClusterError, _End]
 
 
 class _PagedRead:
@@ -226,19 +255,19 @@ class _PagedRead:
     the server at all (refused, no such host, no credentials, TLS) would say the same for
     every kind, so it ends them all and is said once."""
 
-    _END = object()
+    _END = _End()
 
     def __init__(self, kubectl: Kubectl, kinds: list):
         self._kubectl, self._kinds = kubectl, kinds
         self._stop = threading.Event()  # start no more requests
         self._closed = threading.Event()  # nobody takes pages any more
         self._slots = threading.Semaphore(READERS)
-        self._queues = [queue.Queue(maxsize=1) for _ in kinds]
+        self._queues: list[queue.Queue[_Item]] = [queue.Queue(maxsize=1) for _ in kinds]
         for kind, pages in zip(kinds, self._queues):
             threading.Thread(target=self._read, args=(kind, pages), daemon=True).start()
 
-    def _read(self, kind: str, pages: queue.Queue) -> None:
-        token = None
+    def _read(self, kind: str, pages: queue.Queue[_Item]) -> None:
+        token: str | None = None
         try:
             while not self._stop.is_set():
                 with self._slots:
@@ -259,7 +288,7 @@ class _PagedRead:
             self._put(pages, error)
         self._put(pages, self._END)
 
-    def _put(self, pages: queue.Queue, page) -> None:
+    def _put(self, pages: queue.Queue[_Item], page: _Item) -> None:
         while not self._closed.is_set():
             try:
                 pages.put(page, timeout=0.1)
@@ -267,13 +296,13 @@ class _PagedRead:
             except queue.Full:
                 pass
 
-    def __iter__(self):
-        said = set()  # kubectl says a warning once per run: so do we, over all the runs
+    def __iter__(self) -> Iterator[Listing]:
+        said: set[str] = set()  # kubectl says a warning once per run: so do we, over all the runs
         try:
             for kind, pages in zip(self._kinds, self._queues):
                 while True:
                     page = pages.get()
-                    if page is self._END:
+                    if isinstance(page, _End):
                         break
                     if isinstance(page, ClusterError):
                         raise page
@@ -391,19 +420,23 @@ def controller_of(obj: dict) -> dict | None:
     return None
 
 
-def managing_owner(kubectl: Kubectl, obj: dict) -> tuple | None:
+def managing_owner(kubectl: Kubectl, obj: dict) -> tuple[str, str | None] | None:
     """(kind, name) of the top controller of a live object (a Pod's ReplicaSet's Deployment, a
     Job's CronJob), or None for an object that nobody controls. An owner we may not read is
-    as far as the walk goes."""
+    as far as the walk goes, and so is a reference without a kind (the API server requires
+    one: only something else answering as kubectl could leave it out)."""
     namespace = (obj.get("metadata") or {}).get("namespace")
     found = None
     for _ in range(5):  # ownership chains are short; never loop on a cycle
         owner = controller_of(obj)
         if owner is None:
             break
-        found = (owner.get("kind"), owner.get("name"))
+        kind, name = owner.get("kind"), owner.get("name")
+        if not isinstance(kind, str):
+            break
+        found = (kind, name)
         group = (owner.get("apiVersion") or "").rpartition("/")[0]
-        resource = f"{found[0].lower()}{'.' + group if group else ''}/{found[1]}"
+        resource = f"{kind.lower()}{'.' + group if group else ''}/{name}"
         scoped = replace(kubectl, namespace=namespace, all_namespaces=False, selector=None, field_selector=None)
         try:
             items, errors, _ = scoped.get([resource])

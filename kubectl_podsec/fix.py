@@ -19,7 +19,7 @@ from kubectl_podsec.apivalidation import new_errors
 from kubectl_podsec.checks import BY_ID, NEWEST_VERSION, Safety, replaced_by
 from kubectl_podsec.checks.plan import Plan
 from kubectl_podsec.config import exemptions_for
-from kubectl_podsec.evaluate import evaluate, failures
+from kubectl_podsec.evaluate import Verdict, evaluate, failures
 from kubectl_podsec.levels import Level, PolicyVersion
 from kubectl_podsec.patch import Patcher, Refused, Splice, apply_splices, detect_style, shared_nodes
 from kubectl_podsec.scan import _template_of, objects_in
@@ -52,11 +52,11 @@ class ObjectFix:
     name: str
     namespace: str
     prefix: tuple
-    before: object  # Verdict
+    before: Verdict
     edits: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # Note(check, message): what needs a human
     refused: str | None = None
-    after: object = None  # Verdict of the fixed text
+    after: Verdict | None = None  # of the fixed text
     exemptions: tuple = ()
     workload: object = None  # while it is fixed; afterwards only if it has exemptions
     # While it is fixed: (pod metadata, pod spec, Verdict) of the pod as planned, not
@@ -177,8 +177,8 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
     result = SourceFix(source)
     lone_cr = _LONE_CR.search(source.text)
     if lone_cr:  # YAML reads a lone CR as a line break; the splices work on LF and CRLF lines only
-        before = source.text[:lone_cr.start()]
-        breaks = list(re.finditer(r"\r\n|\r|\n", before))
+        head = source.text[:lone_cr.start()]
+        breaks = list(re.finditer(r"\r\n|\r|\n", head))
         column = lone_cr.start() - (breaks[-1].end() if breaks else 0) + 1
         result.errors.append(Problem(source.name, len(breaks) + 1, column, "lone CR line breaks (classic Mac OS) "
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
@@ -212,6 +212,7 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
         fixed.exemptions = exemptions
         if workload.kind != "Pod":  # what its chunk's verify expects (a Pod's defaults read its metadata too)
             fixed.planned = (workload.pod_meta, workload.pod_spec, before)
+        assert before.failing is not None  # evaluate() sets it
         if not before.failing.get(level):
             continue  # no check fails at the level: no fix to ask for, nothing to edit
         plan, verdict = _plan(workload, level, effective, unsafe, exemptions,
@@ -277,7 +278,9 @@ def _settle(result: SourceFix, errors: list, refusals, problems: dict) -> str | 
 
 def _objects(source: Source, found: _Errors):
     for document in documents(source):
-        found.documents = (document.index if isinstance(document, Document) else document.document) + 1
+        number = document.index if isinstance(document, Document) else document.document
+        assert number is not None  # documents() numbers every document it yields, one that does not read too
+        found.documents = number + 1
         if isinstance(document, Problem):
             found.errors.append(document)
             continue
@@ -301,6 +304,14 @@ class _Chunks:
     Removals come first, then insertions into the chunk parsed again: an insertion then never
     has to know which neighbouring lines a removal took away. A chunk without removals takes
     its insertions on the first parse."""
+
+    # The types of what __init__ sets up empty.
+    current: list | None
+    pieces: list[str]
+    phases: tuple[list[Splice], list[Splice]]
+    refusals: list[str | None]
+    problems: dict[str, Problem]
+    layouts: dict[int, tuple]
 
     def __init__(self, source: Source, result: SourceFix, version, found: _Errors, newline: str,
                  kinds: WorkloadKinds):
@@ -345,9 +356,11 @@ class _Chunks:
         return found[1:]
 
     def add(self, fixed: ObjectFix) -> None:
+        assert self.current is not None  # reach(document) opened its chunk
         self.current[1].append(fixed)
 
     def plan(self, fixed: ObjectFix, document: Document, node) -> None:
+        assert self.current is not None  # reach(document) opened its chunk
         self.current[2].append((fixed, document, node))
 
     def text(self) -> str:
@@ -363,6 +376,7 @@ class _Chunks:
                 self._verify_unchanged(objects)
                 return
             (line, start), (_, end) = self.bounds[index], self.bounds[index + 1]
+            assert line is not None  # only the end of the text has none, and no chunk starts there
             old = self.source.text[start:end]
             try:
                 removed, roots = self._phase(0, old, start, planned, None)
@@ -454,6 +468,7 @@ class _Chunks:
     def _verify_changed(self, text: str, objects: list, line: int) -> None:
         """Parse and evaluate a fixed chunk: it must read, hold the same objects and judge no
         worse; the verdicts reported are those of what is written."""
+        verdicts: list[Verdict]
         verdicts, found = [], _Errors()
         for document in documents(Source(self.source.name, self.source.path, text, self.source.bom)):
             if isinstance(document, Problem):
@@ -651,6 +666,8 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     parts = [(0, len(text), 0)] if _LONE_CR.search(text) else parallel.split_for_stream(text, jobs)
     if len(parts) < 2:
         return compact(fix_source(source, level, version, unsafe, config, kinds=kinds), level)
+    problems: dict[str, Problem]
+    memo: dict  # value -> the one copy of it the records share
     result, errors, refusals, problems = SourceFix(source), [], (None, None), {}
     texts, copied, changed, offset, line_shift, memo = [], 0, False, 0, 0, {}
     done = parallel.imap_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds), jobs)

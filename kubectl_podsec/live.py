@@ -246,9 +246,8 @@ CONTROLLER_USERS = {
 def pod_creators(kind: str, owner: dict | None) -> tuple:
     """The usernames that create the pods of this object: for a workload, its controller; for a
     Pod, its owner's controller. A bare Pod's creator is not recorded anywhere, so none."""
-    if kind == "Pod":
-        kind = (owner or {}).get("kind")
-    controller = CONTROLLER_USERS.get(kind)
+    creator = (owner or {}).get("kind", "") if kind == "Pod" else kind
+    controller = CONTROLLER_USERS.get(creator)
     if controller is None:
         return ()
     return (f"system:serviceaccount:kube-system:{controller}", "system:kube-controller-manager")
@@ -259,7 +258,8 @@ def group_pods(entries: list) -> list:
     judge the same as it; a pod that differs (or whose owner was not fetched, as a group)
     keeps its own entry. A pod's count may be more than one: the pods it stands for."""
     by_identity = {entry.identity: entry for entry in entries}
-    out, groups = [], {}
+    out: list[_Entry] = []
+    groups: dict[tuple, _Entry] = {}
     for entry in entries:
         owner = entry.owner
         if entry.identity[1] != "Pod" or owner is None:
@@ -287,7 +287,7 @@ def _name(item: dict) -> str:
 
 
 def _labels_at_server_version(kubectl: Kubectl, names: list, version: PolicyVersion) -> tuple:
-    """(names, version clamped to the server's, Listing of {namespace: labels}, a Kubectl
+    """(names, version clamped to the server's, NamespaceLabels, a Kubectl
     scoped to those namespaces) for `plan` and `namespaces`; raises ClusterError."""
     if not names and kubectl.namespace and not kubectl.all_namespaces:
         names = [kubectl.namespace]  # -n NS: that namespace only

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 
 from kubectl_podsec.checks import replaces
 from kubectl_podsec.checks.util import CONTAINER_FIELDS
-from kubectl_podsec.config import Config, exemptions_for
+from kubectl_podsec.config import Config, Exemption, exemptions_for
 from kubectl_podsec.evaluate import GATED_LEVELS
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import Suppression
@@ -31,7 +32,7 @@ def containers_of(workload, paths: tuple) -> set | None:
     return names
 
 
-def exemption_for(exemptions: list, workload, check_id: str, paths: tuple) -> Suppression | None:
+def exemption_for(exemptions: Iterable[Exemption], workload, check_id: str, paths: tuple) -> Suppression | None:
     import fnmatch
 
     for exemption in exemptions:

@@ -189,12 +189,12 @@ def prune_node(node: Node, schema, path: tuple, located: Located):  # noqa: C901
     # The common cases first, with few calls: most of the nodes of a pod are untagged
     # scalars and mappings of distinct plain keys. Anything else, and every error, is
     # read the general way below.
-    if node.__class__ is ScalarNode:
+    if type(node) is ScalarNode:  # type(), not isinstance: a subclass takes the general way
         if schema.__class__ is str:
             value = _plain_leaf(node, schema)
             if value is not _SLOW:
                 return value
-    elif node.__class__ is MappingNode and _plain_keys(node):
+    elif type(node) is MappingNode and _plain_keys(node):
         if schema.__class__ is dict:
             return _prune_plain_mapping(node, schema, path, located)
         if schema == "present":
@@ -216,12 +216,12 @@ def prune_node(node: Node, schema, path: tuple, located: Located):  # noqa: C901
         if schema.__class__ is list:
             if not isinstance(node, SequenceNode):
                 raise PruneError(path, node, f"{format_path(path)} must be a list, not {describe(node)}")
-            out = []
+            items = []
             for index, item in enumerate(node.value):
                 located.nodes[path + (index,)] = item
                 value = prune_node(item, schema[0], path + (index,), located)
-                out.append(_null_item(schema[0]) if value is None else value)
-            return out
+                items.append(_null_item(schema[0]) if value is None else value)
+            return items
         if schema == "present":
             mapping(node)  # a volume source must be an object
             return True
@@ -459,7 +459,7 @@ class Skipped:
 
 def _required_string(entries: dict, key: str, node: Node) -> str:
     value_node = entries[key][1] if key in entries else None
-    if value_node.__class__ is ScalarNode:
+    if type(value_node) is ScalarNode:
         value = _plain_leaf(value_node, "str")
         if value is not _SLOW and value is not None:
             return value
@@ -484,7 +484,7 @@ def _workload_from_node(node: Node, defaults: bool, kinds: WorkloadKinds):
     kind = _required_string(entries, "kind", node)
     api_version = _required_string(entries, "apiVersion", node)
     located = Located({(): node})
-    metadata = {}
+    metadata: dict = {}
     if "metadata" in entries:
         located.nodes[("metadata",)] = entries["metadata"][0]
         metadata = prune_node(entries["metadata"][1], META_SCHEMA, ("metadata",), located) or {}
@@ -493,7 +493,8 @@ def _workload_from_node(node: Node, defaults: bool, kinds: WorkloadKinds):
     path = kinds.template_path(kind, api_version)
     if path is None:
         return Skipped(api_version, kind, name, namespace)
-    template, current = node, entries
+    template: Node | None = node
+    current: dict | None = entries
     for depth, key in enumerate(path):
         if current is None or key not in current or is_null(current[key][1]):
             template = None
@@ -501,7 +502,8 @@ def _workload_from_node(node: Node, defaults: bool, kinds: WorkloadKinds):
         located.nodes[path[: depth + 1]] = current[key][0]
         template = current[key][1]
         current = mapping(template) if depth + 1 < len(path) else None
-    pod_meta, pod_spec = metadata, {}
+    pod_meta: dict = metadata
+    pod_spec: dict = {}
     if template is not None:
         template_entries = mapping(template)
         if path:
@@ -526,10 +528,12 @@ def workload_from_value(obj: dict, kinds: WorkloadKinds = DEFAULT_KINDS):
     path = kinds.template_path(kind, api_version)
     if path is None:
         return Skipped(api_version, kind, name, namespace)
-    template = obj
+    found: object = obj
     for key in path:
-        template = template.get(key) if isinstance(template, dict) else None
-    template = template or {}
+        found = found.get(key) if isinstance(found, dict) else None
+    if found is not None and not isinstance(found, dict):  # a custom resource's schema may allow anything
+        raise PruneError(path, None, f"{format_path(path)} must be a mapping")
+    template = found or {}
     pod_meta = metadata if not path else prune_value(template.get("metadata"), META_SCHEMA, path + ("metadata",)) or {}
     pod_spec = prune_value(template.get("spec"), POD_SPEC_SCHEMA, path + ("spec",)) or {}
     apply_defaults(kind, pod_spec)

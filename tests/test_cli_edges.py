@@ -56,6 +56,38 @@ def test_a_listing_is_bounded_per_request_not_as_a_whole(monkeypatch):
     assert kubectl.server_minor() == 36 and calls == [30.0]
 
 
+@pytest.mark.parametrize("version, minor", [
+    ({"minor": "36"}, 36), ({"minor": "27+"}, 27),  # GKE and EKS append a `+`
+    ({"minor": ""}, None), ({"minor": "+"}, None), ({"minor": None}, None), ({"minor": 36}, None), ({}, None),
+])
+def test_a_server_minor_that_is_not_a_number_is_no_version(monkeypatch, version, minor):
+    """`latest` then means the newest rules we know, not a traceback."""
+    body = json.dumps({"serverVersion": version}).encode()
+    monkeypatch.setattr(cluster.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, body, b""))
+    assert Kubectl("kubectl").server_minor() == minor
+
+
+def test_an_owner_reference_without_a_kind_ends_the_walk_up_the_owners(monkeypatch):
+    """The API server requires a kind in every ownerReference; something else answering as one may
+    leave it out: the walk stops there (it raised AttributeError on None.lower())."""
+    replica_set = {"kind": "ReplicaSet", "apiVersion": "apps/v1",
+                   "metadata": {"name": "web-1", "namespace": "shop",
+                                "ownerReferences": [{"name": "web", "controller": True}]}}
+    gets = []
+
+    def fake_run(argv, **kwargs):
+        gets.append(argv[1:3])
+        return subprocess.CompletedProcess(argv, 0, json.dumps(replica_set).encode(), b"")
+
+    monkeypatch.setattr(cluster.subprocess, "run", fake_run)
+    kubectl = Kubectl("kubectl")
+    pod = {"kind": "Pod", "metadata": {"name": "web-1-x", "namespace": "shop", "ownerReferences": [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "controller": True}]}}
+    assert cluster.managing_owner(kubectl, pod) == ("ReplicaSet", "web-1")
+    assert gets == [["get", "replicaset.apps/web-1"]]
+    assert cluster.managing_owner(kubectl, replica_set) is None
+
+
 # --- a missing path among paths -------------------------------------------------------------------
 
 

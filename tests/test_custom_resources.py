@@ -683,6 +683,18 @@ def test_scan_cluster_judges_every_custom_resource_like_its_file(key, podsec, tm
     assert as_json(result)["enforce"] is None  # the namespace has no enforce label
 
 
+@pytest.mark.parametrize("template", ["oops", ["a"], 5, "", []])
+def test_scan_cluster_says_a_template_that_is_no_object_and_judges_the_rest(template):
+    """A custom resource's schema may let its template be anything: one that is not an object is
+    an error of that resource, as in a file (it raised AttributeError from `.get` on it)."""
+    bad = live(ROLLOUT, BASELINE_TEMPLATE, "bad")
+    bad["spec"]["template"] = template
+    objects = [bad, live(CLONESET, RESTRICTED_TEMPLATE, "api")]
+    report = scan_cluster(fake_kubectl(objects, {})(namespace="shop"), ["things"], PolicyVersion.parse("v1.36"))
+    assert [p.message for p in report.errors] == ["Rollout/bad: spec.template must be a mapping"]
+    assert [r.workload.name for r in report.objects] == ["api"]
+
+
 def test_scan_cluster_skips_the_same_kind_of_another_group():
     core = live("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  ports:\n"
                 "    - port: 80\n")

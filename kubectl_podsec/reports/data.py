@@ -4,13 +4,13 @@ later formats extend it but never break it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from kubectl_podsec.model import InputError, ObjectVerdict, RunResult
 
 
 def check_data(run: RunResult) -> dict:
-    data = {
+    data: dict = {
         "policyVersion": run.policy_version,
         "level": str(run.gate),
         "objects": [object_data(obj) for obj in run.objects],
@@ -27,7 +27,7 @@ def check_data(run: RunResult) -> dict:
 
 
 def object_data(obj: ObjectVerdict) -> dict:
-    data = {
+    data: dict = {
         "source": obj.source, "document": obj.document, "item": obj.item,
         "line": obj.line, "column": obj.column,
         "apiVersion": obj.api_version, "kind": obj.kind,
@@ -72,14 +72,15 @@ def render_json(data: dict) -> str:
     return "{\n" + ",\n".join(_json_entry(key, value) for key, value in data.items()) + "\n}\n"
 
 
-def _json_entry(key: str, value) -> str:
+def _json_entry(key: str, value: object) -> str:
     if isinstance(value, list) and value:
         items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
         return f"  {json.dumps(key)}: [\n    {items}\n  ]"
     return f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
 
 
-def check_json_stream(head: RunResult, objects, tail) -> Iterator[str]:
+def check_json_stream(head: RunResult, objects: Iterable[ObjectVerdict],
+                      tail: Callable[[], RunResult]) -> Iterator[str]:
     """render_json(check_data(run)) in pieces, each object's entry as it comes from
     `objects`: the same text without holding it. `head` gives what comes before the objects,
     `tail()`, called once they are all out, the run with what comes after them."""
@@ -97,7 +98,7 @@ def object_json_parts(obj: ObjectVerdict) -> tuple:
     return head, (", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}")
 
 
-def check_json_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+def check_json_pieces(head: RunResult, entries: Iterable[str], tail: Callable[[], RunResult]) -> Iterator[str]:
     """check_json_stream of entries already written as JSON."""
     first = True
     before = check_data(head)
@@ -112,7 +113,7 @@ def check_json_pieces(head: RunResult, entries, tail) -> Iterator[str]:
     yield "".join(",\n" + _json_entry(key, after[key]) for key in keys[keys.index("objects") + 1:]) + "\n}\n"
 
 
-def render_yaml(data: dict) -> str:
+def render_yaml(data: dict | list) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -135,12 +136,13 @@ def object_yaml_parts(obj: ObjectVerdict) -> tuple:
     return head, ("\n  " + render_yaml([rest])[2:] if rest else "\n")
 
 
-def check_yaml_stream(head: RunResult, objects, tail) -> Iterator[str]:
+def check_yaml_stream(head: RunResult, objects: Iterable[ObjectVerdict],
+                      tail: Callable[[], RunResult]) -> Iterator[str]:
     """render_yaml(check_data(run)) in pieces, as check_json_stream."""
     return check_yaml_pieces(head, (render_yaml([object_data(obj)]) for obj in objects), tail)
 
 
-def check_yaml_pieces(head: RunResult, entries, tail) -> Iterator[str]:
+def check_yaml_pieces(head: RunResult, entries: Iterable[str], tail: Callable[[], RunResult]) -> Iterator[str]:
     """render_yaml(check_data(run)) in pieces, of entries already written as YAML list items."""
     before = check_data(head)
     keys = list(before)

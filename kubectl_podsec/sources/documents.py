@@ -71,7 +71,7 @@ def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index:
                 return index
             raise unprintable_error(chunk, bad)
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+            mark: yaml.Mark | None = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
             if bad is not None and (mark is None or mark.index >= bad):
                 error = unprintable_error(chunk, bad)  # truncated there: report why
                 mark = error.problem_mark
@@ -87,7 +87,7 @@ def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index:
                 # libyaml's own limit (also 1000): report it as the pure path does, and for
                 # block nesting where it does (libyaml counts block levels differently; a
                 # flow level it reports at the same place, and probing that would be slow).
-                deep = Problem(source.name, error_line + 1, mark.column + 1,
+                deep = Problem(source.name, error_line + 1, None if mark is None else mark.column + 1,
                                f"exceeded max depth of {MAX_DEPTH}", index)
                 if "block level" in str(error):
                     deep = depth_problem(source, text, start_pos, end_pos, start_line, index, PureComposer) or deep
@@ -134,5 +134,6 @@ def _shift(root: Node, lines: int, offset: int) -> None:
         stack.extend(child_nodes(node))
 
 
-def _moved(mark, lines: int, offset: int):
-    return yaml.Mark(mark.name, mark.index + offset, mark.line + lines, mark.column, None, None)
+def _moved(mark: yaml.Mark, lines: int, offset: int) -> yaml.Mark:
+    # No buffer, as libyaml's marks: no snippet, so the pointer into the buffer is never read.
+    return yaml.Mark(mark.name, mark.index + offset, mark.line + lines, mark.column, None, 0)

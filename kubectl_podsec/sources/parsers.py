@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import yaml
 import yaml.scanner
@@ -21,9 +22,15 @@ MAX_DEPTH = 1000  # libyaml 0.2.6 refuses deeper nesting itself; we refuse it ev
 # does. Both must read every input alike: _PureParser makes the pure one follow libyaml
 # where they differ, and tests run the reading tests under both (KUBECTL_PODSEC_PURE_YAML=1
 # forces the pure-Python one).
+if TYPE_CHECKING:
+    from yaml._yaml import CParser
+
+_CParser: type[CParser] | None
 try:
-    from yaml._yaml import CParser as _CParser
+    from yaml._yaml import CParser as _LibyamlParser
     from yaml._yaml import get_version as _libyaml_version
+
+    _CParser = _LibyamlParser
 except ImportError:  # pragma: no cover - exercised by the zipapp test
     _CParser = None
 
@@ -209,6 +216,9 @@ class PureComposer(_Unresolved, _PureParser):
 
 
 CComposer = type("CComposer", (_Unresolved, _CParser), {}) if _CParser is not None else None
+# The composer class in use and whether it bounds nesting itself: set by use_parser, below.
+_Composer: type
+_PARSER_BOUNDS_DEPTH: bool
 
 
 def use_parser(pure: bool) -> None:
@@ -225,7 +235,7 @@ def pure_parser() -> bool:
     return _Composer is PureComposer
 
 
-def composer():
+def composer() -> type:
     """The composer class in use (see use_parser)."""
     return _Composer
 

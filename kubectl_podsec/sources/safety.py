@@ -91,9 +91,10 @@ def unprintable_at(text: str) -> int | None:
     return min(found) if found else None
 
 
-def unprintable_error(text: str, at: int) -> yaml.YAMLError:
+def unprintable_error(text: str, at: int) -> yaml.MarkedYAMLError:
     line_start = text.rfind("\n", 0, at) + 1
-    mark = yaml.Mark("<unicode string>", at, text.count("\n", 0, at), at - line_start, None, None)
+    # No buffer, as libyaml's marks: no snippet, so the pointer into the buffer is never read.
+    mark = yaml.Mark("<unicode string>", at, text.count("\n", 0, at), at - line_start, None, 0)
     return yaml.scanner.ScannerError(
         None, None, f"found unacceptable character #x{ord(text[at]):04x}: control characters are not allowed", mark)
 
@@ -201,14 +202,14 @@ def alias_problem(root: Node, source: Source, index: int) -> Problem | None:
         active.add(id(node))
         stack.append((node, True))
         stack.extend((child, False) for child in child_nodes(node))
-    decoded, aliased, seen, stack = sizes[id(root)], 0, {id(root)}, [root]
-    while stack:  # every reference after the first is an alias expansion
-        for child in child_nodes(stack.pop()):
+    decoded, aliased, seen, walk = sizes[id(root)], 0, {id(root)}, [root]
+    while walk:  # every reference after the first is an alias expansion
+        for child in child_nodes(walk.pop()):
             if id(child) in seen:
                 aliased += sizes[id(child)]
             else:
                 seen.add(id(child))
-                stack.append(child)
+                walk.append(child)
     if aliased > 100 and decoded > 1000 and aliased / decoded > _allowed_alias_ratio(decoded):
         return _problem_at(source, root, index, f"document contains excessive aliasing "
                            f"({aliased} of {decoded} nodes would come from aliases)")
