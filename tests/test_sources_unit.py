@@ -296,3 +296,11 @@ def test_helm_templates_gives_the_line_of_each_source_comment():
             "---\n# Source: web/values.yaml\n")
     assert helm_templates(text) == [(1, "web/templates/deploy.yaml"), (4, "web/charts/db/templates/sts.yaml")]
     assert helm_templates("kind: Pod\n") == []
+
+
+def test_a_syntax_error_quoting_the_depth_message_is_no_depth_error(parser):
+    """The depth limit is recognised by the error's problem, not by text the error quotes
+    from the input (the pure parser's message shows the offending line)."""
+    text = 'a: 1\nb: "x" exceeded maximum nesting depth\n'
+    [problem] = read(text)
+    assert "invalid YAML" in problem and "max depth" not in problem, problem

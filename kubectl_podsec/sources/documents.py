@@ -83,13 +83,15 @@ def _parse(source: Source, start_line: int, start_pos: int, end_pos: int, index:
                 error_line = start_line + chunk.count("\n")
                 column = len(chunk) - (chunk.rfind("\n") + 1) + 1
             deep = None
-            if "exceeded maximum nesting depth" in str(error):
+            # The problem and context fields, not str(error), which quotes the input too.
+            problem, context = getattr(error, "problem", None) or "", getattr(error, "context", None) or ""
+            if problem == "exceeded maximum nesting depth":
                 # libyaml's own limit (also 1000): report it as the pure path does, and for
                 # block nesting where it does (libyaml counts block levels differently; a
                 # flow level it reports at the same place, and probing that would be slow).
                 deep = Problem(source.name, error_line + 1, None if mark is None else mark.column + 1,
                                f"exceeded max depth of {MAX_DEPTH}", index)
-                if "block level" in str(error):
+                if "block level" in context:
                     deep = depth_problem(source, text, start_pos, end_pos, start_line, index, PureComposer) or deep
             yield deep or Problem(source.name, error_line + 1, column, f"invalid YAML: {yaml_message(error)}", index)
             index += 1
