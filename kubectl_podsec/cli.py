@@ -62,7 +62,8 @@ def cmd_check(args) -> int:
     if args.output in output.STREAMED and usecases.streamable(check):
         # Written object by object as the files are read; what goes to stderr follows it.
         stream = usecases.CheckStream(check)
-        _write(output.check_pieces(args.output, stream.head, stream.objects(), stream.result, _painter(args)))
+        entries = stream.entries(output.file_parts(args.output, _painter(args), check.level))
+        _write(output.file_pieces(args.output, stream.head, entries, stream.result))
         run = stream.result()
         _say(run.said)
         _say_errors(run)

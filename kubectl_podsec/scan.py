@@ -10,7 +10,7 @@ import bisect
 import gc
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -67,6 +67,9 @@ class Report:
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # Notice: worth saying, not an error
     warnings: list = field(default_factory=list)  # kubectl's `Warning:` lines, live only
+    # scan_parts with `keep`: the objects are what keep made of them, their documents counted
+    # from the start of their part; this is how many documents of the source come before it.
+    document_offset: int = 0
 
 
 def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
@@ -83,11 +86,17 @@ def scan(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, 
 
 
 def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = False, stdin=None,
-               stdin_name: str = "-", jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS) -> Iterator[Report]:
+               stdin_name: str = "-", jobs: int = 1, kinds: WorkloadKinds = DEFAULT_KINDS,
+               keep: Callable[[ObjectResult], object] | None = None) -> Iterator[Report]:
     """scan() as a stream of small Reports, in order: one for each source, or for each part of
     a big one (cut at `---` lines), so that a caller can write each as it comes and hold only
     a few at a time. Up to `jobs` processes read the parts of a big source, or many small
-    files in batches."""
+    files in batches.
+
+    `keep(result)`, when given, runs where the object was judged (in the worker) and the
+    report holds what it returns instead of the ObjectResult: the parent then neither
+    unpickles nor reduces the objects itself. Such a report's documents are counted from
+    its document_offset."""
     small, weights = [], []  # regular files below the parallel threshold, and what else comes between them
     # One verdict cache for the run: each forked worker gets its own copy and keeps it from
     # part to part, as this process does with jobs < 2.
@@ -98,7 +107,7 @@ def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = F
             small.append(found)
             weights.append(size or 0)
             continue
-        yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds, evaluate), jobs)
+        yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds, evaluate, keep), jobs)
         small, weights = [], []
         if found.path is None:
             found.name = stdin_name
@@ -110,18 +119,26 @@ def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = F
         if len(parts) < 2:
             report = Report(version)
             scan_source(found, version, report, kinds, evaluate)
-            yield report
+            yield _kept(report, keep)
             continue
         offset = 0
-        for report, count in parallel.imap_parts(_scan_part, parts, (found, version, kinds, evaluate), jobs):
-            for result in report.objects:
+        for report, count in parallel.imap_parts(_scan_part, parts, (found, version, kinds, evaluate, keep), jobs):
+            if keep is not None:
+                report.document_offset = offset
+            for result in report.objects if keep is None else ():
                 result.document += offset
             report.skipped = [replace(s, document=s.document + offset) for s in report.skipped]
             report.errors = [replace(e, document=None if e.document is None else e.document + offset)
                              for e in report.errors]
             yield report
             offset += count
-    yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds, evaluate), jobs)
+    yield from parallel.imap_batched(_scan_item, small, weights, (version, kinds, evaluate, keep), jobs)
+
+
+def _kept(report: Report, keep: Callable[[ObjectResult], object] | None) -> Report:
+    if keep is not None:
+        report.objects = [keep(result) for result in report.objects]
+    return report
 
 
 def small_file(found) -> int | None:
@@ -137,7 +154,7 @@ def small_file(found) -> int | None:
 
 
 def _scan_item(shared: tuple, found) -> Report:
-    version, kinds, evaluate = shared
+    version, kinds, evaluate, keep = shared
     if isinstance(found, Notice):
         return Report(version, notes=[found])
     if isinstance(found, Problem):
@@ -148,7 +165,7 @@ def _scan_item(shared: tuple, found) -> Report:
         report.errors.append(problem)
     else:
         scan_source(found, version, report, kinds, evaluate)
-    return report
+    return _kept(report, keep)
 
 
 def scan_source(source: Source, version: PolicyVersion, report: Report, kinds: WorkloadKinds = DEFAULT_KINDS,
@@ -223,7 +240,7 @@ def part_source(source: Source, start: int, end: int, line: int) -> Source:
 def _scan_part(shared: tuple, bounds: tuple) -> tuple:
     """A part read on its own, its lines moved to where they are in the whole: cheaper than
     parsing as many blank lines as come before it."""
-    source, version, kinds, evaluate = shared
+    source, version, kinds, evaluate, keep = shared
     start, end, line = bounds
     report = Report(version)
     count = scan_source(Source(source.name, source.path, source.text[start:end]), version, report, kinds, evaluate)
@@ -233,7 +250,7 @@ def _scan_part(shared: tuple, bounds: tuple) -> tuple:
             result.positions = tuple(tuple((found, at if at is None else at + line, column)
                                            for found, at, column in positions) for positions in result.positions)
         report.errors = [e if e.line is None else replace(e, line=e.line + line) for e in report.errors]
-    return report, count
+    return _kept(report, keep), count
 
 
 def objects_in(document: Document, report) -> Iterator[tuple]:

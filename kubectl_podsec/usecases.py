@@ -6,8 +6,9 @@ gate. They never print; `cli.py` picks a renderer from `reports/` and the exit c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kubectl_podsec.cluster import Kubectl
 from kubectl_podsec.errors import UsageError
@@ -33,6 +34,8 @@ from kubectl_podsec.model import (
 )
 from kubectl_podsec.paths import format_path
 from kubectl_podsec.suppress import effective_highest
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from kubectl_podsec.config import Config
@@ -214,11 +217,11 @@ def run_check(options: CheckOptions) -> RunResult:
 
 
 class CheckStream:
-    """`check` on files, object by object, for a report written as it goes: `objects()`
-    yields each object's verdict (exemptions applied) as its part of the input is read;
-    once it is exhausted, `result()` is the run without its objects (skipped, errors, notes)
-    and `failing` counts the objects below the gate. Holds a few parts at a time, not the
-    whole report. For files without a baseline (streamable(options))."""
+    """`check` on files, object by object, for a report written as it goes: `entries(reduce)`
+    yields what `reduce` makes of each object's verdict (exemptions applied) as its part of
+    the input is read; once it is exhausted, `result()` is the run without its objects
+    (skipped, errors, notes) and `failing` counts the objects below the gate. Holds a few
+    parts at a time, not the whole report. For files without a baseline (streamable(options))."""
 
     def __init__(self, options: CheckOptions):
         refuse_terminal_stdin(options.specs, options.stdin_is_terminal)
@@ -229,29 +232,47 @@ class CheckStream:
         self._errors: list = []  # sources.Problem
         self._notes: list = []  # sources.Notice
 
-    def objects(self):
+    def entries(self, reduce: Callable[[ObjectVerdict], T]) -> Iterator[tuple[T, int]]:
+        """(reduce(verdict), document offset) for every object, in order. `reduce` runs where
+        the object was judged (a worker, for a big input), so only what it returns comes back
+        to this process: the report's text, say. The verdict's document is counted from the
+        start of its part; the offset is how many documents of its source come before that."""
         from kubectl_podsec.scan import scan_parts
         from kubectl_podsec.suppress import apply_exemptions
         from kubectl_podsec.workloads import kinds_for
 
-        options = self.options
+        options, gate = self.options, self.head
+
+        def keep(result) -> tuple:
+            apply_exemptions([result], options.config)
+            verdict = object_verdict(result)
+            return reduce(verdict), gate.fails(verdict)
+
         for part in scan_parts(list(options.specs), options.policy_version, recursive=options.recursive,
-                               stdin_name=options.stdin_name, jobs=options.jobs, kinds=kinds_for(options.config)):
-            apply_exemptions(part.objects, options.config)
+                               stdin_name=options.stdin_name, jobs=options.jobs, kinds=kinds_for(options.config),
+                               keep=keep):
             self._skipped += part.skipped
             self._errors += part.errors
             self._notes += part.notes
-            for result in part.objects:
-                verdict = object_verdict(result)
-                if self.head.fails(verdict):
-                    self.failing += 1
-                yield verdict
+            for kept, fails in part.objects:
+                self.failing += fails
+                yield kept, part.document_offset
+
+    def objects(self) -> Iterator[ObjectVerdict]:
+        """Every object's verdict, in order (entries, reduced to nothing)."""
+        for verdict, offset in self.entries(_same):
+            moved = offset and verdict.document is not None
+            yield verdict._replace(document=verdict.document + offset) if moved else verdict
 
     def result(self) -> RunResult:
         from kubectl_podsec.scan import Report
 
         report = Report(self.options.policy_version, [], self._skipped, self._errors, self._notes)
         return check_result(report, self.options.level, said=tuple(f"note: {note}" for note in self._notes))
+
+
+def _same(verdict: ObjectVerdict) -> ObjectVerdict:
+    return verdict
 
 
 def streamable(options: CheckOptions) -> bool:

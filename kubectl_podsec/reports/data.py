@@ -87,14 +87,16 @@ def check_json_stream(head: RunResult, objects: Iterable[ObjectVerdict],
     return check_json_pieces(head, (json.dumps(object_data(obj), ensure_ascii=False) for obj in objects), tail)
 
 
-def object_json_parts(obj: ObjectVerdict) -> tuple:
-    """A live object's entry, as check_json_stream writes it, in two parts, before and after
-    its pod count: the count is known last (the pods of its group are still being read)."""
+def object_json_parts(obj: ObjectVerdict, key: str = "pods") -> tuple:
+    """An object's entry, as check_json_stream writes it, in two parts, before and after the
+    value of `key`, which is known last: a live object's pod count (the pods of its group are
+    still being read), or the document of an object judged in a part of a stream (the
+    documents before the part are counted elsewhere)."""
     data = object_data(obj)
     keys = list(data)
-    at = keys.index("pods")
-    head = json.dumps({key: data[key] for key in keys[:at]}, ensure_ascii=False)[:-1] + ', "pods": '
-    rest = {key: data[key] for key in keys[at + 1:]}
+    at = keys.index(key)
+    head = json.dumps({k: data[k] for k in keys[:at]}, ensure_ascii=False)[:-1] + f', "{key}": '
+    rest = {k: data[k] for k in keys[at + 1:]}
     return head, (", " + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}")
 
 
@@ -125,14 +127,14 @@ def render_yaml(data: dict | list) -> str:
 # one are the whole dump's text.
 
 
-def object_yaml_parts(obj: ObjectVerdict) -> tuple:
-    """A live object's entry in render_yaml's list of objects, in two parts, before and after
-    its pod count (object_json_parts)."""
+def object_yaml_parts(obj: ObjectVerdict, key: str = "pods") -> tuple:
+    """An object's entry in render_yaml's list of objects, in two parts, before and after the
+    value of `key` (object_json_parts)."""
     data = object_data(obj)
     keys = list(data)
-    at = keys.index("pods")
-    head = render_yaml([{key: data[key] for key in keys[:at]}]) + "  pods: "
-    rest = {key: data[key] for key in keys[at + 1:]}
+    at = keys.index(key)
+    head = render_yaml([{k: data[k] for k in keys[:at]}]) + f"  {key}: "
+    rest = {k: data[k] for k in keys[at + 1:]}
     return head, ("\n  " + render_yaml([rest])[2:] if rest else "\n")
 
 

@@ -50,21 +50,32 @@ def check_report(run: RunResult, output: str, paint: Paint) -> str:
     return render_text(run, paint)
 
 
-def check_pieces(output: str, head: RunResult, objects: Iterable[ObjectVerdict], tail: Callable[[], RunResult],
-                 paint: Paint) -> Iterator[str]:
-    """check_report in pieces, each object's as it comes (a STREAMED format): the same text
-    without holding the objects. `head` is the run before its objects, `tail()` after them."""
-    if output == "json":
-        from kubectl_podsec.reports.data import check_json_stream
+def file_parts(output: str, paint: Paint, gate: Level) -> Callable[[ObjectVerdict], tuple]:
+    """How an object of a file is held once judged, by the worker that judged it (a STREAMED
+    format): its text and the Brief the summary counts; for json and yaml its text in two
+    parts around its document, which is counted from the start of its part of the stream."""
+    from kubectl_podsec.reports import data, text
 
-        return check_json_stream(head, objects, tail)
-    if output == "yaml":
-        from kubectl_podsec.reports.data import check_yaml_stream
+    if output == "text":
+        return lambda obj: (text.object_text(obj, paint), text.brief(obj, gate))
+    parts = data.object_json_parts if output == "json" else data.object_yaml_parts
+    return lambda obj: (obj.document, *parts(obj, "document"))
 
-        return check_yaml_stream(head, objects, tail)
-    from kubectl_podsec.reports.text import check_text_stream
 
-    return check_text_stream(head.gate, objects, tail, paint)
+def file_pieces(output: str, head: RunResult, entries: Iterable[tuple], tail: Callable[[], RunResult]) -> Iterator[str]:
+    """check_report in pieces from (file_parts(object), document offset) entries, each
+    written as it comes: the same text without holding the objects. `head` is the run before
+    its objects, `tail()` after them."""
+    from kubectl_podsec.reports import data, text
+
+    if output == "text":
+        return text.check_text_pieces(head.gate, (kept for kept, _ in entries), tail)
+    texts = (before + _document(document, offset) + after for (document, before, after), offset in entries)
+    return (data.check_json_pieces if output == "json" else data.check_yaml_pieces)(head, texts, tail)
+
+
+def _document(document: int | None, offset: int) -> str:
+    return "null" if document is None else str(document + offset)  # as json and yaml write them
 
 
 def live_parts(output: str, paint: Paint, gate: Level) -> Callable[[ObjectVerdict], tuple]:

@@ -26,7 +26,11 @@ def check_text_stream(gate: Level, objects: Iterable[ObjectVerdict], tail: Calla
     """render_text(run) in pieces, each object's lines as it comes from `objects`: the same
     text without holding the objects. `tail()`, called once they are all out, is the run with
     what comes after them (its skipped objects and errors; its objects are not read)."""
-    return check_text_pieces(gate, (("\n".join(object_lines(obj, paint)) + "\n", obj) for obj in objects), tail)
+    return check_text_pieces(gate, ((object_text(obj, paint), obj) for obj in objects), tail)
+
+
+def object_text(obj: ObjectVerdict, paint: Paint) -> str:
+    return "\n".join(object_lines(obj, paint)) + "\n"
 
 
 def check_text_pieces(gate: Level, entries: Iterable[tuple[str, ObjectVerdict | Brief]],
