@@ -153,16 +153,83 @@ def _range(start: int, length: int) -> str:
     return f"{beginning},{length}"
 
 
-def git_diff(path: str, old: str, new: str) -> str:
+def opcodes(old: str, new: str) -> list:
+    """The line opcodes git_diff finds for the texts: where the fix ran, so that the
+    process that renders the diff need not compare them (git_diff's `opcodes`)."""
+    fast = _text_opcodes(old, new)
+    return _opcodes(old.splitlines(True), new.splitlines(True)) if fast is None else fast[0]
+
+
+def part_opcodes(old: str, new: str) -> list | None:
+    """opcodes() of a part of a text cut at `---` lines, with lines counted from the part's
+    first: the whole's are those of its parts joined (join_opcodes), as long as every part
+    has as many documents after the fix as before and every line of the texts ends at \\n.
+    None when this part does not."""
+    fast = _text_opcodes(old, new)
+    return None if fast is None else fast[0]
+
+
+def splits_at_newlines(text: str) -> bool:
+    """Whether text.splitlines(True) cuts text after each \\n and nowhere else, so that
+    lines counted with str.count("\\n") are git_diff's lines."""
+    return _splits_at_newlines(text)
+
+
+def join_opcodes(parts: list, old_lines: int, new_lines: int) -> list:
+    """The opcodes of a whole text from (the line the part starts at in the old text and in
+    the new, its part_opcodes) of each changed part, in order, the lines between them equal;
+    `old_lines`, `new_lines`: how many lines the texts have."""
+    merged: list[tuple[str, int, int, int, int]] = []
+
+    def add(op: tuple) -> None:
+        if op[0] == "equal" and merged and merged[-1][0] == "equal":
+            merged[-1] = ("equal", merged[-1][1], op[2], merged[-1][3], op[4])
+        elif op[1] < op[2] or op[3] < op[4] or op[0] != "equal":
+            merged.append(op)
+
+    a_at = b_at = 0
+    for a_start, b_start, ops in parts:
+        add(("equal", a_at, a_start, b_at, b_start))
+        for tag, i1, i2, j1, j2 in ops:
+            add((tag, i1 + a_start, i2 + a_start, j1 + b_start, j2 + b_start))
+        a_at, b_at = merged[-1][2], merged[-1][4]
+    add(("equal", a_at, old_lines, b_at, new_lines))
+    return merged
+
+
+def line_count(text: str) -> int:
+    """len(text.splitlines()) for a text that splits_at_newlines."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def _blocks(text: str, size: int = 1 << 16) -> list:
+    """Line starts about `size` characters apart: pieces for _TextLines to split lazily."""
+    offsets, at = [], size
+    while at < len(text):
+        found = text.find("\n", at)
+        if found < 0 or found + 1 >= len(text):
+            break
+        offsets.append(found + 1)
+        at = found + 1 + size
+    return offsets
+
+
+def git_diff(path: str, old: str, new: str, opcodes: list | None = None) -> str:
+    """With `opcodes` (opcodes(old, new), found elsewhere), the lines are split only where
+    the diff shows them."""
     if old == new:
         return ""
     name = os.path.normpath(os.path.relpath(path) if os.path.isabs(path) else path).replace(os.sep, "/")
-    fast = _text_opcodes(old, new)
-    if fast is None:
-        a, b = old.splitlines(True), new.splitlines(True)
-        opcodes = _opcodes(a, b)
-    else:
+    a: _TextLines | list
+    b: _TextLines | list
+    fast = None if opcodes is not None else _text_opcodes(old, new)
+    if fast is not None:
         opcodes, a, b = fast
+    elif opcodes is not None and _splits_at_newlines(old) and _splits_at_newlines(new):
+        a, b = _TextLines(old, _blocks(old)), _TextLines(new, _blocks(new))
+    else:
+        a, b = old.splitlines(True), new.splitlines(True)
+        opcodes = _opcodes(a, b) if opcodes is None else opcodes
     out = [f"diff --git a/{name} b/{name}\n", f"--- a/{name}\n", f"+++ b/{name}\n"]
     for group in _Opcodes(opcodes).get_grouped_opcodes(CONTEXT):
         first, last = group[0], group[-1]

@@ -109,3 +109,67 @@ def test_load_and_fix_of_a_file_agree(tmp_path, monkeypatch):
     source = Source(str(path), str(path))
     assert load(source) is None
     same_diff(source.text, fixed_text(source.text), monkeypatch)
+
+
+# --- the opcodes found where the fix ran (in the worker processes) ---------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("variant", ["lf", "crlf", "no final newline"])
+def test_opcodes_of_a_fix_in_parts_are_those_of_the_texts(jobs, variant, monkeypatch):
+    """fix_source_parallel cuts a big text into parts fixed in worker processes; the opcodes
+    joined from the parts' are those of the whole texts, and the diff from them is the diff."""
+    from kubectl_podsec.fix import fix_source_parallel
+
+    text = corpus(200, 11, "unhardened")
+    text = {"lf": text, "crlf": text.replace("\n", "\r\n"), "no final newline": text.rstrip("\n")}[variant]
+    monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", str(len(text) // 3))
+    result = fix_source_parallel(Source("corpus.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"),
+                                 False, jobs=jobs, diff=True)
+    assert result.new_text is not None and result.new_text != text
+    assert result.opcodes == diffs.opcodes(text, result.new_text)
+    assert diffs.git_diff("a.yaml", text, result.new_text, result.opcodes) == \
+        by_lines("a.yaml", text, result.new_text, monkeypatch)
+
+
+def test_opcodes_of_a_small_source_and_none_without_asking(monkeypatch):
+    from kubectl_podsec.fix import fix_source_parallel
+
+    text = corpus(20, 4, "unhardened")
+    fixed = fix_source_parallel(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"), False,
+                                diff=True)
+    assert fixed.opcodes == diffs.opcodes(text, fixed.new_text)
+    assert fix_source_parallel(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"),
+                               False).opcodes is None
+
+
+def test_a_part_with_another_line_break_leaves_the_diff_to_the_texts(monkeypatch):
+    """U+2028 is a line break for str.splitlines but not for the parts' line counts: no
+    opcodes are joined, and the diff compares the texts as before."""
+    from kubectl_podsec.fix import fix_source_parallel
+
+    text = corpus(200, 12, "unhardened").replace("\n---\n", "\n---\n# \u2028\n", 1)
+    monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", str(len(text) // 3))
+    result = fix_source_parallel(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"), False,
+                                 diff=True)
+    assert result.new_text != text and result.opcodes is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_join_opcodes_of_parts_cut_at_separators(seed, monkeypatch):
+    from kubectl_podsec import parallel
+
+    text = corpus(120, seed, "mixed")
+    new = fixed_text(text)
+    # the fix keeps every `---` line: the new text's parts hold the same documents
+    old_cuts, new_cuts = diffs._separator_offsets(text), diffs._separator_offsets(new)
+    assert len(old_cuts) == len(new_cuts)
+    moved = dict(zip([0, *old_cuts, len(text)], [0, *new_cuts, len(new)]))
+    joined, shift = [], 0
+    for start, end, line in parallel._cut(text, 5):
+        old_part, new_part = text[start:end], new[moved[start]:moved[end]]
+        if old_part != new_part:
+            joined.append((line, line + shift, diffs.part_opcodes(old_part, new_part)))
+        shift += new_part.count("\n") - old_part.count("\n")
+    lines = diffs.line_count(text)
+    assert diffs.join_opcodes(joined, lines, lines + shift) == diffs.opcodes(text, new)
