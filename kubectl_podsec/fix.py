@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
+import pickle
 import re
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -33,6 +33,7 @@ from kubectl_podsec.workloads import (
     Skipped,
     WorkloadKinds,
     apply_defaults,
+    needs_defaults,
     workload_from_node,
 )
 
@@ -161,12 +162,17 @@ def _plan(workload, level: Level, version, unsafe: bool, exemptions: tuple = (),
 
 
 def _copy(value):
-    """A deep copy of the pruned model (JSON values only): json does it in C, several times
+    """A deep copy of the pruned model (JSON values only, never one object in two places):
+    pickle does it in C, twice as fast as a round trip through json and several times
     faster than copy.deepcopy."""
-    return json.loads(json.dumps(value))
+    return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 def _defaulted(kind: str, spec: dict) -> dict:
+    """The spec as the API server defaults it, for the checks (which only read it): the spec
+    itself when no default applies, else a defaulted copy."""
+    if not needs_defaults(kind, spec):
+        return spec
     spec = _copy(spec)
     apply_defaults(kind, spec)
     return spec
@@ -236,7 +242,7 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
         if fixed.planned is not None:
             fixed.planned = None if verdict is None else (plan.meta, plan.spec, verdict)
         if plan.edits:
-            chunks.plan(fixed, document, node)
+            chunks.plan(fixed, document, node, patcher.walks)
     chunks.reach(None)
     result.errors, result.documents = found.errors, found.documents
     return result, chunks
@@ -350,8 +356,9 @@ class _Chunks:
     def add(self, fixed: ObjectFix) -> None:
         self.current[1].append(fixed)
 
-    def plan(self, fixed: ObjectFix, document: Document, node) -> None:
-        self.current[2].append((fixed, document, node))
+    def plan(self, fixed: ObjectFix, document: Document, node, walks: dict) -> None:
+        """`walks`: the Patcher.walks of its check, on the first parse."""
+        self.current[2].append((fixed, document, node, walks))
 
     def text(self) -> str:
         if not self.pieces:
@@ -397,7 +404,7 @@ class _Chunks:
         """The chunk `text` with the edits of one phase made; and the nodes it was edited on:
         {(document, item): (root, node)}, or None when it was the first parse."""
         ops = (REMOVALS, INSERTIONS)[phase]
-        todo = [(fixed, document, node) for fixed, document, node in planned
+        todo = [(fixed, document, node, walks) for fixed, document, node, walks in planned
                 if any(edit.op in ops for edit in fixed.edits)]
         if not todo:
             return text, roots
@@ -409,7 +416,7 @@ class _Chunks:
             base, whole = start + self.shift, text
         else:
             base, whole = 0, self.source.text
-        for fixed, document, node in todo:
+        for fixed, document, node, walks in todo:
             root = document.root
             if on_chunk:
                 root, node = roots[(document.root.start_mark.index - start, fixed.item)]
@@ -417,7 +424,8 @@ class _Chunks:
                                                                               shared_nodes(root, whole))
             if style.newline != self.newline:  # the file's, from its first line
                 style = replace(style, newline=self.newline)
-            patcher = Patcher(whole, node, style, shared)
+            # On the first parse, the steps the check found; on the chunk parsed again, its own.
+            patcher = Patcher(whole, node, style, shared, None if on_chunk else walks)
             for edit in fixed.edits:
                 if edit.op not in ops:
                     continue
