@@ -234,13 +234,28 @@ def git_diff(path: str, old: str, new: str, opcodes: list | None = None) -> str:
     for group in _Opcodes(opcodes).get_grouped_opcodes(CONTEXT):
         first, last = group[0], group[-1]
         out.append(f"@@ -{_range(first[1], last[2] - first[1])} +{_range(first[3], last[4] - first[3])} @@\n")
+        lines = _joined if isinstance(a, _TextLines) else _each
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                out.extend(_line(" ", line) for line in a[i1:i2])
+                out.append(lines(" ", a[i1:i2]))
                 continue
-            out.extend(_line("-", line) for line in a[i1:i2])
-            out.extend(_line("+", line) for line in b[j1:j2])
+            out.append(lines("-", a[i1:i2]))
+            out.append(lines("+", b[j1:j2]))
     return "".join(out)
+
+
+def _each(prefix: str, lines: list) -> str:
+    return "".join(_line(prefix, line) for line in lines)
+
+
+def _joined(prefix: str, lines: list) -> str:
+    """_each for lines of a text that splits_at_newlines: each ends with \\n but the text's
+    last, so the prefix goes between them."""
+    if not lines:
+        return ""
+    if lines[-1].endswith("\n"):
+        return prefix + prefix.join(lines)
+    return prefix + prefix.join(lines) + "\n\\ No newline at end of file\n"
 
 
 def _line(prefix: str, line: str) -> str:
