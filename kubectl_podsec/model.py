@@ -225,6 +225,7 @@ class SourceText:
     name: str
     before: str
     after: str
+    opcodes: list | None = None  # diffs.opcodes(before, after) when the fix found them
 
 
 @dataclass(frozen=True)

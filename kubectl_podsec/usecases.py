@@ -430,7 +430,7 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
     kinds = kinds_for(options.config)
     results, problems, notices = [], [], []
     small, weights = [], []  # as scan_parts: small regular files are read in batches by the workers
-    shared = (options.level, options.policy_version, options.unsafe, options.config, kinds)
+    shared = (options.level, options.policy_version, options.unsafe, options.config, kinds, options.dry_run)
 
     def take(found) -> None:
         (notices if isinstance(found, Notice) else problems if isinstance(found, Problem) else results).append(found)
@@ -452,7 +452,7 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
             continue
         if options.dry_run or source.path is None:  # the texts are wanted whole
             results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
-                                                   options.config, options.jobs, kinds))
+                                                   options.config, options.jobs, kinds, diff=options.dry_run))
             continue
         # A big file in place: its new text goes to the temporary file as its parts are fixed.
         with writes.AtomicWriter(source.path, source.identity, source.encoding, source.bom) as writer:
@@ -482,7 +482,8 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
             # The diff must match a UTF-8 file's bytes; a UTF-16 or UTF-32 file's diff is
             # printed as UTF-8 text all the same (it is for people to read).
             bom = "\ufeff" if source.bom and source.encoding == "utf-8" else ""
-            texts.append(SourceText(source.name, bom + source.text, bom + new_text))
+            # The opcodes were found without the BOM, which can change what lines match.
+            texts.append(SourceText(source.name, bom + source.text, bom + new_text, None if bom else result.opcodes))
         elif source.path is None:
             try:
                 filtered.append(source.encode(new_text))

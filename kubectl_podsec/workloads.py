@@ -429,6 +429,14 @@ def apply_defaults(kind: str, spec: dict, meta: dict | None = None) -> None:
                         port["hostPort"] = port.get("containerPort", 0)
 
 
+def needs_defaults(kind: str, spec: dict) -> bool:
+    """Whether apply_defaults(kind, spec) without metadata could change the spec: False
+    means that it surely leaves it as it is (so a caller need not copy it first)."""
+    if any(all(volume.get(source) is None for source in VOLUME_SOURCES) for volume in spec.get("volumes") or ()):
+        return True
+    return kind == "Pod" and spec.get("hostNetwork") is True
+
+
 def api_group(api_version) -> str:
     return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
 

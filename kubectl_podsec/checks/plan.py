@@ -89,7 +89,9 @@ class Plan:
         # Safe fixes only add what is absent: a value the manifest sets (null counts as unset,
         # as the API server reads it) is the author's intent, whatever the caller claims.
         safe = safe and old is MISSING
-        if not self.allowed(check, safe, what or f"set {self.dotted(path)} to {json.dumps(value)}", path):
+        if not what and not (safe or self.unsafe):  # only then does allowed() say it
+            what = f"set {self.dotted(path)} to {json.dumps(value)}"
+        if not self.allowed(check, safe, what, path):
             return False
         parent = self._parent(path, create=True)
         parent[path[-1]] = value
@@ -111,7 +113,8 @@ class Plan:
         current = self.get(path, MISSING)
         if current is MISSING:
             return self.set(check, path, [item], safe)
-        if not self.allowed(check, safe, f"add {item} to {self.dotted(path)}", path):
+        what = "" if safe or self.unsafe else f"add {item} to {self.dotted(path)}"  # only then does allowed() say it
+        if not self.allowed(check, safe, what, path):
             return False
         current.append(item)
         self.edits.append(Edit(check, "append", path, item, None, safe))

@@ -55,15 +55,25 @@ class Insert:
 class Patcher:
     """Collects the splices for one object (a document or a List item)."""
 
-    def __init__(self, text: str, node: Node, style: Style, shared: set):
+    def __init__(self, text: str, node: Node, style: Style, shared: set, walks: dict | None = None):
+        """`walks`: {path: its PathSteps} that another Patcher of the same text, node and
+        shared nodes found (the steps depend on nothing else), to take instead of walking."""
         self.text, self.node, self.style, self.shared = text, node, style, shared
+        self.walks = {} if walks is None else walks
         self.splices: list = []
         self._inserts: dict = {}  # (kind, id(node)) -> Insert
         self._chomped: set = set()  # block scalars given strip chomping
+        self._vetted: set = set()  # ids of the mappings _vet passed
 
     # -- navigation ---------------------------------------------------------------------
     def _walk(self, path: tuple):
         """The PathSteps of the part of `path` that exists."""
+        chain = self.walks.get(path)
+        if chain is None:
+            chain = self.walks[path] = self._steps(path)
+        return chain
+
+    def _steps(self, path: tuple) -> list:
         chain, node = [], self.node
         for part in path:
             if id(node) in self.shared:
@@ -76,9 +86,7 @@ class Patcher:
             else:
                 if not isinstance(node, MappingNode):
                     break
-                if has_merge(node):
-                    raise Refused("it is in a mapping with a `<<` merge key; edit it by hand")
-                self._refuse_explicit_keys(node)
+                self._vet(node)
                 pair = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None)
                 if pair is None:
                     break
@@ -89,9 +97,26 @@ class Patcher:
                 break
         if id(node) in self.shared:
             raise Refused("it is reached through a YAML alias; edit the anchor by hand")
-        if isinstance(node, MappingNode):
+        if isinstance(node, MappingNode) and self._may_have_explicit_keys(node):
             self._refuse_explicit_keys(node)
         return chain
+
+    def _vet(self, mapping: MappingNode) -> None:
+        """Refuse a mapping stepped through that has a merge key or an explicit key. Each
+        mapping once per object, and its text first: a plain `<<` key is the text `<<`."""
+        if id(mapping) in self._vetted:
+            return
+        if self.text.find("<<", mapping.start_mark.index, mapping.end_mark.index) >= 0 and has_merge(mapping):
+            raise Refused("it is in a mapping with a `<<` merge key; edit it by hand")
+        if self._may_have_explicit_keys(mapping):
+            self._refuse_explicit_keys(mapping)
+        self._vetted.add(id(mapping))
+
+    def _may_have_explicit_keys(self, mapping: MappingNode) -> bool:
+        """False when no `?` is on the lines of the mapping's keys (its text from the start
+        of its first line): _refuse_explicit_keys looks for one only before a key on its line."""
+        start = mapping.start_mark.index
+        return self.text.find("?", self.text.rfind("\n", 0, start) + 1, mapping.end_mark.index) >= 0
 
     def _refuse_explicit_keys(self, mapping: MappingNode) -> None:
         """`? key` / `: value` pairs lay their values out on lines of their own, which the

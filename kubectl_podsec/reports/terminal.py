@@ -24,10 +24,15 @@ def wants_colour(stream: object, mode: str = "auto") -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def plain(text: str, colour: str) -> str:
+    """The painter when colour is off."""
+    return text
+
+
 def painter(stream: object, mode: str = "auto") -> Paint:
     """`paint(text, colour)` for "green", "yellow", "red" or "bold"; plain when colour is off."""
     if not wants_colour(stream, mode):
-        return lambda text, colour: text
+        return plain
     import colorama
 
     if hasattr(colorama, "just_fix_windows_console"):
@@ -38,6 +43,8 @@ def painter(stream: object, mode: str = "auto") -> Paint:
 
 
 def colour_diff(text: str, paint: Paint) -> str:
+    if paint is plain:
+        return text  # each line painted plain is the line
     colours = (("+++", "bold"), ("---", "bold"), ("diff ", "bold"), ("+", "green"), ("-", "red"), ("@@", "yellow"))
     out = []
     for line in text.splitlines(True):
