@@ -261,8 +261,9 @@ class CheckStream:
     def objects(self) -> Iterator[ObjectVerdict]:
         """Every object's verdict, in order (entries, reduced to nothing)."""
         for verdict, offset in self.entries(_same):
-            moved = offset and verdict.document is not None
-            yield verdict._replace(document=verdict.document + offset) if moved else verdict
+            if offset and verdict.document is not None:
+                verdict = verdict._replace(document=verdict.document + offset)
+            yield verdict
 
     def result(self) -> RunResult:
         from kubectl_podsec.scan import Report
@@ -428,7 +429,9 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
     from kubectl_podsec.workloads import kinds_for
 
     kinds = kinds_for(options.config)
-    results, problems, notices = [], [], []
+    results: list[fix.SourceFix] = []
+    problems: list[Problem] = []
+    notices: list[Notice] = []
     small, weights = [], []  # as scan_parts: small regular files are read in batches by the workers
     shared = (options.level, options.policy_version, options.unsafe, options.config, kinds, options.dry_run)
 
@@ -446,7 +449,8 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
         small, weights = [], []
         if source.path is None:
             source.name = options.stdin_name
-        problem = load(source, io.BytesIO(options.stdin) if source.path is None else None, identify=True)
+        stdin = None if source.path is not None else io.BytesIO(options.stdin or b"")
+        problem = load(source, stdin, identify=True)
         if problem:
             problems.append(problem)
             continue
@@ -460,12 +464,12 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
                                              options.config, options.jobs, kinds, sink=writer)
             results.append(result)
             if result.changed:
-                if result.streamed is None:
+                if result.streamed is None and result.new_text is not None:
                     writer.write(result.new_text)
-                error = writer.commit()
-                result.written = error is None
-                if error:
-                    result.not_written(error)
+                failure = writer.commit()
+                result.written = failure is None
+                if failure:
+                    result.not_written(failure)
         if result.streamed is not None:
             source.text = ""  # the report needs the records only, not a big text
     for found in parallel.imap_batched(fix.fix_file, small, weights, shared, options.jobs):
@@ -490,10 +494,10 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
             except UnicodeError as error:
                 result.errors.append(Problem(source.name, None, None, f"cannot write: {error}; input left unchanged"))
         elif result.changed:
-            error = writes.write_atomically(source.path, source.encode(result.new_text), expected=source.identity)
-            if error:
-                result.not_written(error)
-                problems.append(Problem(source.name, None, None, error))
+            failure = writes.write_atomically(source.path, source.encode(new_text), expected=source.identity)
+            if failure:
+                result.not_written(failure)
+                problems.append(Problem(source.name, None, None, failure))
             else:
                 result.written = True
     return fix_result(results, options.level, options.policy_version, problems, notices, texts, b"".join(filtered))

@@ -4,10 +4,14 @@ that name a place in them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from yaml.nodes import Node
 
 from kubectl_podsec.paths import file_location
+
+if TYPE_CHECKING:
+    from kubectl_podsec.writes import FileIdentity
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Source:
     text: str = ""
     bom: bool = False
     encoding: str = "utf-8"  # of the bytes read; UTF-16 and UTF-32 only with a BOM
-    identity: tuple | None = None  # of the file as read: fix writes only if it is unchanged
+    identity: FileIdentity | None = None  # of the file as read: fix writes only if it is unchanged
 
     def encode(self, text: str) -> bytes:
         """`text` as the source's bytes were: the same encoding and BOM, so that `fix`
