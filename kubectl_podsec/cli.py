@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kubectl_podsec import options
 from kubectl_podsec.arguments import build_parser
-from kubectl_podsec.errors import UsageError
+from kubectl_podsec.errors import UsageError, WorkerDied
 from kubectl_podsec.reports import output
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -208,6 +208,9 @@ def main(argv: list | None = None) -> int:
         return COMMANDS[args.command](args)
     except UsageError as error:
         _say(error.said)
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except WorkerDied as error:  # partial output may precede it; the exit code says the run failed
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
 

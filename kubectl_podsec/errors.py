@@ -10,3 +10,12 @@ class UsageError(Exception):
     def __init__(self, message: str, said=()):
         super().__init__(message)
         self.said = tuple(said)
+
+
+class WorkerDied(Exception):
+    """A worker process ended without answering (a signal to the whole process group, the
+    out-of-memory killer): its part would be missing, so the run stops; fix writes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("a worker process ended abruptly (killed, or out of memory) before it finished "
+                         "its part; the run stopped")

@@ -8,6 +8,9 @@ fork it is inherited, never pickled, and the parent keeps no global state.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+
+from kubectl_podsec.errors import WorkerDied
 
 _WORKER_SHARED = None  # set in each worker process only, by its initializer
 
@@ -63,13 +66,10 @@ def _cut(text: str, count: int) -> list:
 def map_parts(worker, parts: list, shared) -> list:
     """worker(part) for every part, in forked processes that inherit `shared` (a worker reads
     it with shared()). However the parent stops (an exception, or a signal the CLI turns into
-    one), leaving the `with` terminates the workers; a worker whose parent died without that
-    ends too (Linux)."""
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(len(parts), initializer=_worker_start,
-                                                  initargs=(os.getpid(), shared)) as pool:
-        return pool.map(worker, parts)
+    one), the workers are ended; a worker whose parent died without that ends too (Linux)."""
+    with _workers(len(parts), shared) as pool:
+        pending = [pool.submit(worker, part) for part in parts]
+        return [_answer(future) for future in pending]
 
 
 def imap_parts(function, parts: list, shared, jobs: int):
@@ -80,26 +80,66 @@ def imap_parts(function, parts: list, shared, jobs: int):
         for part in parts:
             yield function(shared, part)
         return
-    import multiprocessing
     from collections import deque
 
     processes = min(jobs, len(parts))
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start,
-                                                  initargs=(os.getpid(), shared)) as pool:
-        # A few parts ahead of the caller, not all: Pool.imap would queue every finished part
-        # whenever the caller is slower than the workers (writing a report), all in memory.
+    with _workers(processes, shared) as pool:
+        # A few parts ahead of the caller, not all: mapping them all would queue every
+        # finished part whenever the caller is slower than the workers (writing a report).
         waiting: deque = deque()
         ahead = iter(parts)
         for part in ahead:
-            waiting.append(pool.apply_async(_call, ((function, part),)))
+            waiting.append(pool.submit(_call, (function, part)))
             if len(waiting) >= 2 * processes:
                 break
         while waiting:
-            result = waiting.popleft().get()
+            result = _answer(waiting.popleft())
             for part in ahead:
-                waiting.append(pool.apply_async(_call, ((function, part),)))
+                waiting.append(pool.submit(_call, (function, part)))
                 break
             yield result
+
+
+@contextmanager
+def _workers(processes: int, shared):
+    """A pool of forked workers that inherit `shared`, ended when the block is left, however.
+    concurrent.futures, not multiprocessing.Pool: a Pool whose worker dies (the out-of-memory
+    killer, or `timeout` signalling the whole process group) replaces it without a word, never
+    answers for its part, and can hang for ever on the queue lock the dead worker held."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_start, initargs=(os.getpid(), shared))
+    try:
+        yield pool
+    except BaseException as error:
+        # Stopped early (an error, a signal, the caller closing the iteration): end the
+        # workers now rather than let them finish parts nobody will read. No public way to
+        # do so before Python 3.14 (terminate_workers); the pool has kept them in
+        # `_processes` (pid -> Process) since it was written. The shutdown that follows waits
+        # for the pool's own thread, which must not outlive this process's exit.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(error, BrokenProcessPool):  # a worker died: its part is lost
+            raise WorkerDied() from None
+        raise
+    pool.shutdown(wait=True)
+
+
+def _answer(future):
+    """future.result(), woken every tenth of a second: a signal that the kernel hands to one
+    of the pool's threads has its Python handler run only once this thread runs Python code
+    again (and `timeout` signals the whole group, so it happens)."""
+    from concurrent.futures import TimeoutError as Waiting
+
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except Waiting:
+            continue
 
 
 def imap_batched(function, items: list, weights: list, shared, jobs: int):

@@ -531,29 +531,42 @@ def in_group(group: int) -> set:
     return {pid for pid, fields in _processes() if int(fields[3]) == group}
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-@pytest.mark.parametrize("number, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
-@pytest.mark.parametrize("command", ["check", "fix"])
-def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, command):
-    if default_jobs() < 2:
-        pytest.skip("one core: no parallel path")
-    path = tmp_path / "big.yaml"
-    path.write_bytes(big_stream(BIG))
+def _started_with_workers(path: Path, command: str) -> tuple:
+    """The CLI on `path` in a session of its own, once two workers of it are busy."""
     environment = dict(os.environ, KUBECTL_PODSEC_PARALLEL_BYTES="1000",
                        PYTHONPATH=str(DATA.parent.parent))
     process = subprocess.Popen([sys.executable, "-m", "kubectl_podsec", command, "-f", str(path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,
                                start_new_session=True)
+    deadline = time.monotonic() + 60
+    workers: set = set()
+    while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+        workers |= children_of(process.pid)
+        time.sleep(0.02)
+    return process, workers
+
+
+# `timeout` and a terminal's Ctrl-C signal the whole process group, the workers too: the
+# group case once hung the parent for ever, waiting for a part that a dead worker held.
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("to_group", [False, True], ids=["parent", "group"])
+@pytest.mark.parametrize("number, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, command, to_group):
+    if default_jobs() < 2:
+        pytest.skip("one core: no parallel path")
+    path = tmp_path / "big.yaml"
+    path.write_bytes(big_stream(BIG))
+    process, workers = _started_with_workers(path, command)
     try:
-        deadline = time.monotonic() + 60
-        workers = set()
-        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
-            workers |= children_of(process.pid)
-            time.sleep(0.02)
         assert len(workers) >= 2, "the workers never started"
         time.sleep(0.3)  # let them get busy
         assert alive(workers), "the workers finished before the signal"
-        process.send_signal(number)
+        if to_group:  # as `timeout` does: the command, then its whole group
+            process.send_signal(number)
+            os.killpg(process.pid, number)
+        else:
+            process.send_signal(number)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
@@ -565,6 +578,35 @@ def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, 
     while (alive(workers) or in_group(process.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(workers) and not in_group(process.pid)
+    if command == "fix":
+        assert path.read_bytes() == big_stream(BIG)
+        assert os.listdir(tmp_path) == ["big.yaml"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_worker_killed_alone_is_an_error_not_a_hang(tmp_path, command):
+    """The out-of-memory killer ends one worker, not the parent: the pool would replace it
+    and never answer for its part. The run stops with one line, and fix writes nothing."""
+    if default_jobs() < 2:
+        pytest.skip("one core: no parallel path")
+    path = tmp_path / "big.yaml"
+    path.write_bytes(big_stream(BIG))
+    process, workers = _started_with_workers(path, command)
+    try:
+        assert len(workers) >= 2, "the workers never started"
+        time.sleep(0.3)
+        victim = min(alive(workers), default=None)
+        assert victim is not None, "the workers finished before the kill"
+        os.kill(victim, signal.SIGKILL)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 2, err.decode()
+    assert "error: a worker process ended abruptly (killed, or out of memory)" in err.decode()
+    assert b"Traceback" not in err, err.decode()
     if command == "fix":
         assert path.read_bytes() == big_stream(BIG)
         assert os.listdir(tmp_path) == ["big.yaml"]
