@@ -531,8 +531,13 @@ def in_group(group: int) -> set:
     return {pid for pid, fields in _processes() if int(fields[3]) == group}
 
 
-def _started_with_workers(path: Path, command: str) -> tuple:
-    """The CLI on `path` in a session of its own, once two workers of it are busy."""
+def _started_with_workers(tmp_path: Path, command: str) -> tuple:
+    """(the process, its workers, the file): the CLI on a big stream in a session of its own,
+    once two workers of it are busy."""
+    if default_jobs() < 2:
+        pytest.skip("one core: no parallel path")
+    path = tmp_path / "big.yaml"
+    path.write_bytes(big_stream(BIG))
     environment = dict(os.environ, KUBECTL_PODSEC_PARALLEL_BYTES="1000",
                        PYTHONPATH=str(DATA.parent.parent))
     process = subprocess.Popen([sys.executable, "-m", "kubectl_podsec", command, "-f", str(path)],
@@ -543,7 +548,12 @@ def _started_with_workers(path: Path, command: str) -> tuple:
     while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
         workers |= children_of(process.pid)
         time.sleep(0.02)
-    return process, workers
+    if len(workers) < 2:
+        process.kill()
+        process.wait()
+        pytest.fail("the workers never started")
+    time.sleep(0.3)  # let them get busy
+    return process, workers, path
 
 
 # `timeout` and a terminal's Ctrl-C signal the whole process group, the workers too: the
@@ -553,20 +563,12 @@ def _started_with_workers(path: Path, command: str) -> tuple:
 @pytest.mark.parametrize("number, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
 @pytest.mark.parametrize("command", ["check", "fix"])
 def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, command, to_group):
-    if default_jobs() < 2:
-        pytest.skip("one core: no parallel path")
-    path = tmp_path / "big.yaml"
-    path.write_bytes(big_stream(BIG))
-    process, workers = _started_with_workers(path, command)
+    process, workers, path = _started_with_workers(tmp_path, command)
     try:
-        assert len(workers) >= 2, "the workers never started"
-        time.sleep(0.3)  # let them get busy
         assert alive(workers), "the workers finished before the signal"
+        process.send_signal(number)
         if to_group:  # as `timeout` does: the command, then its whole group
-            process.send_signal(number)
             os.killpg(process.pid, number)
-        else:
-            process.send_signal(number)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
@@ -588,14 +590,8 @@ def test_a_signal_ends_every_worker_without_a_traceback(tmp_path, number, code, 
 def test_a_worker_killed_alone_is_an_error_not_a_hang(tmp_path, command):
     """The out-of-memory killer ends one worker, not the parent: the pool would replace it
     and never answer for its part. The run stops with one line, and fix writes nothing."""
-    if default_jobs() < 2:
-        pytest.skip("one core: no parallel path")
-    path = tmp_path / "big.yaml"
-    path.write_bytes(big_stream(BIG))
-    process, workers = _started_with_workers(path, command)
+    process, workers, path = _started_with_workers(tmp_path, command)
     try:
-        assert len(workers) >= 2, "the workers never started"
-        time.sleep(0.3)
         victim = min(alive(workers), default=None)
         assert victim is not None, "the workers finished before the kill"
         os.kill(victim, signal.SIGKILL)
