@@ -123,10 +123,11 @@ def scan_parts(specs: Iterable[str], version: PolicyVersion, recursive: bool = F
             continue
         offset = 0
         for report, count in parallel.imap_parts(_scan_part, parts, (found, version, kinds, evaluate, keep), jobs):
-            if keep is not None:
+            if keep is not None:  # kept objects are past changing: the reader adds the offset
                 report.document_offset = offset
-            for result in report.objects if keep is None else ():
-                result.document += offset
+            else:
+                for result in report.objects:
+                    result.document += offset
             report.skipped = [replace(s, document=s.document + offset) for s in report.skipped]
             report.errors = [replace(e, document=None if e.document is None else e.document + offset)
                              for e in report.errors]

@@ -238,19 +238,12 @@ class CheckStream:
         to this process: the report's text, say. The verdict's document is counted from the
         start of its part; the offset is how many documents of its source come before that."""
         from kubectl_podsec.scan import scan_parts
-        from kubectl_podsec.suppress import apply_exemptions
         from kubectl_podsec.workloads import kinds_for
 
-        options, gate = self.options, self.head
-
-        def keep(result) -> tuple:
-            apply_exemptions([result], options.config)
-            verdict = object_verdict(result)
-            return reduce(verdict), gate.fails(verdict)
-
+        options = self.options
         for part in scan_parts(list(options.specs), options.policy_version, recursive=options.recursive,
                                stdin_name=options.stdin_name, jobs=options.jobs, kinds=kinds_for(options.config),
-                               keep=keep):
+                               keep=_keeper(options, reduce)):
             self._skipped += part.skipped
             self._errors += part.errors
             self._notes += part.notes
@@ -270,6 +263,21 @@ class CheckStream:
 
         report = Report(self.options.policy_version, [], self._skipped, self._errors, self._notes)
         return check_result(report, self.options.level, said=tuple(f"note: {note}" for note in self._notes))
+
+
+def _keeper(options: CheckOptions, reduce: Callable[[ObjectVerdict], T]) -> Callable[[object], tuple]:
+    """What a streamed check keeps of each judged object (scan's ObjectResult), wherever it
+    was judged: (reduce(its verdict, exemptions applied), whether it fails the gate)."""
+    from kubectl_podsec.suppress import apply_exemptions
+
+    gate = RunResult(str(options.policy_version), options.level)
+
+    def keep(result) -> tuple:
+        apply_exemptions([result], options.config)
+        verdict = object_verdict(result)
+        return reduce(verdict), gate.fails(verdict)
+
+    return keep
 
 
 def _same(verdict: ObjectVerdict) -> ObjectVerdict:
@@ -296,19 +304,11 @@ def run_check_live(options: CheckOptions, reduce) -> LiveCheck:
     verdict, exemptions applied, is complete but for its pod count (live.pods), which is
     known once every pod is read and comes beside it. For live_streamable(options)."""
     from kubectl_podsec.live import scan_cluster
-    from kubectl_podsec.suppress import apply_exemptions
     from kubectl_podsec.workloads import kinds_for
-
-    gate = RunResult(str(options.policy_version), options.level)
-
-    def keep(result) -> tuple:
-        apply_exemptions([result], options.config)
-        verdict = object_verdict(result)
-        return reduce(verdict), gate.fails(verdict)
 
     report = scan_cluster(options.kubectl, list(options.resources), options.policy_version,
                           admission=load_admission(options.admission_config), kinds=kinds_for(options.config),
-                          keep=keep)
+                          keep=_keeper(options, reduce))
     entries = tuple((kept, pods) for (kept, _), pods in report.objects)
     failing = sum(1 for (_, fails), _ in report.objects if fails)
     report.objects = []
