@@ -86,8 +86,8 @@ class SourceFix:
     streamed: bool | None = None
     # Why nothing of the source is written, for the records that were made before it was known.
     unwritten: str | None = None
-    # With `diff`: the line opcodes from the text to new_text (diffs.opcodes), found where the
-    # fix ran (in the worker processes) for the --dry-run diff; None: not found.
+    # With `diff`: the line opcodes from the text to new_text, found where the fix made its
+    # splices (in the worker processes) for the --dry-run diff; None: not found.
     opcodes: list | None = None
 
     @property
@@ -179,7 +179,8 @@ def _defaulted(kind: str, spec: dict) -> dict:
 
 
 def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-                  *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> tuple:
+                  *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS,
+                  diff: bool = False) -> tuple:
     """fix_source's work before it decides whether the text may be written: (the SourceFix,
     its errors those of the documents; the _Chunks, or None when the text cannot be fixed)."""
     effective = version.resolve(NEWEST_VERSION)
@@ -193,7 +194,7 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
                                      "cannot be kept by fix; convert the file to LF or CRLF line breaks first"))
         return result, None
     found = _Errors()
-    chunks = _Chunks(source, result, effective, found, newline or line_break(source.text), kinds)
+    chunks = _Chunks(source, result, effective, found, newline or line_break(source.text), kinds, diff)
     # Rendered (`helm template`) or vendored output is fixed like any file; each object
     # remembers its chart template, so that the report can say where the change must also go.
     templates, template, last_document, previous_end = helm_templates(source.text), None, None, -1
@@ -250,16 +251,21 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
 
 
 def fix_source(source: Source, level: Level, version: PolicyVersion, unsafe: bool, config=None,
-               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS) -> SourceFix:
+               *, only=None, newline: str | None = None, kinds: WorkloadKinds = DEFAULT_KINDS,
+               diff: bool = False) -> SourceFix:
     """With `only` (ObjectFix, check id -> bool), only those checks' fixes run on each object:
     an editor's quick fix for one finding. `newline`: the line break of the file when `source`
-    is a part of it (default: the source's, from its first line)."""
-    result, chunks = _fixed_chunks(source, level, version, unsafe, config, only=only, newline=newline, kinds=kinds)
+    is a part of it (default: the source's, from its first line). With `diff`, also the line
+    opcodes of the change (SourceFix.opcodes)."""
+    result, chunks = _fixed_chunks(source, level, version, unsafe, config, only=only, newline=newline, kinds=kinds,
+                                   diff=diff)
     if chunks is None:
         return result
     if _settle(result, result.errors, chunks.refusals, chunks.problems) is None:
         result.new_text = chunks.text()
         result.phases = [splices for splices, ran in zip(chunks.phases, chunks.ran) if ran]
+        if chunks.opcodes is not None and result.changed:
+            result.opcodes = chunks.joined_opcodes(result.new_text)
     return result
 
 
@@ -323,7 +329,7 @@ class _Chunks:
     layouts: dict[int, tuple]
 
     def __init__(self, source: Source, result: SourceFix, version, found: _Errors, newline: str,
-                 kinds: WorkloadKinds):
+                 kinds: WorkloadKinds, diff: bool = False):
         self.source, self.result, self.version, self.found = source, result, version, found
         self.kinds = kinds
         text = source.text
@@ -343,6 +349,9 @@ class _Chunks:
         self.refusals = [None, None]  # the first refusal of each phase
         self.problems = {}  # the first problem the verify found, by kind
         self.layouts = {}  # id(root) -> (root, style, aliased nodes), for the chunk being fixed
+        # With `diff`: (the line a changed chunk starts at in the old text, in the new, the
+        # line opcodes of its change); None when they cannot be told by lines (diffs.opcodes)
+        self.opcodes: list | None = [] if diff and diffs.splits_at_newlines(source.text) else None
 
     def reach(self, document) -> None:
         """The objects of `document` (None: the end) come next: finish the chunks before it."""
@@ -378,6 +387,12 @@ class _Chunks:
             return self.source.text
         return "".join(self.pieces) + self.source.text[self.copied:]
 
+    def joined_opcodes(self, new_text: str) -> list:
+        """The line opcodes from the source's text to `new_text` (its fixed text), from the
+        changed chunks' own."""
+        assert self.opcodes is not None
+        return diffs.join_opcodes(self.opcodes, diffs.line_count(self.source.text), diffs.line_count(new_text))
+
     def _finish(self, index: int, objects: list, planned: list) -> None:
         try:
             if self.found.errors or self.refusals[0]:
@@ -389,19 +404,27 @@ class _Chunks:
             assert line is not None  # only the end of the text has none, and no chunk starts there
             old = self.source.text[start:end]
             try:
-                removed, roots = self._phase(0, old, start, planned, None)
+                removed, roots, removals = self._phase(0, old, start, planned, None)
             except Refused as refusal:
                 self.refusals[0] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             if self.refusals[1]:
                 return  # only a removal's refusal would be reported before it
             try:
-                new, _ = self._phase(1, removed, start, planned, roots)
+                new, _, insertions = self._phase(1, removed, start, planned, roots)
             except Refused as refusal:
                 self.refusals[1] = str(refusal)  # not the exception: its traceback holds this chunk's nodes
                 return
             self.shift += len(removed) - len(old)
             self._verify_changed(new, objects, line + self.line_shift)
+            if self.opcodes is not None:
+                # From the splices when they were made on this text; after removals, the
+                # insertions were made on another: compare the texts.
+                ops = diffs.opcodes(old, new) if removals else diffs.spliced_opcodes(old, insertions)
+                if ops is None:
+                    self.opcodes = None
+                else:
+                    self.opcodes.append((line, line + self.line_shift, ops))
             self.line_shift += new.count("\n") - old.count("\n")
             self.pieces += [self.source.text[self.copied:start], new]
             self.copied = end
@@ -415,13 +438,14 @@ class _Chunks:
                     fixed.workload = None  # only an exemption's container pattern reads it later
 
     def _phase(self, phase: int, text: str, start: int, planned: list, roots) -> tuple:
-        """The chunk `text` with the edits of one phase made; and the nodes it was edited on:
-        {(document, item): (root, node)}, or None when it was the first parse."""
+        """The chunk `text` with the edits of one phase made; the nodes it was edited on:
+        {(document, item): (root, node)}, or None when it was the first parse; and the splices
+        made, on `text`."""
         ops = (REMOVALS, INSERTIONS)[phase]
         todo = [(fixed, document, node, walks) for fixed, document, node, walks in planned
                 if any(edit.op in ops for edit in fixed.edits)]
         if not todo:
-            return text, roots
+            return text, roots, []
         self.ran[phase] = True
         splices, local = [], []
         on_chunk = phase == 1 and roots is not None
@@ -464,7 +488,7 @@ class _Chunks:
         text = apply_splices(text, local)
         if phase == 0:
             roots = self._parse(text, start)
-        return text, roots
+        return text, roots, local
 
     def _parse(self, text: str, start: int) -> dict:
         """{(where the document starts in the chunk, item): (root, node)} of the chunk's objects; a
@@ -647,7 +671,7 @@ def _fix_part(shared: tuple, bounds: tuple) -> tuple:
     source, level, version, unsafe, config, kinds, diff = shared
     start, end, line = bounds
     result, chunks = _fixed_chunks(Source(source.name, source.path, source.text[start:end]), level, version, unsafe,
-                                   config, newline=line_break(source.text), kinds=kinds)
+                                   config, newline=line_break(source.text), kinds=kinds, diff=diff)
     records = [object_record(fixed, level)._replace(line=fixed.line + line) for fixed in result.objects]
     errors = [_moved(problem, line) for problem in result.errors]
     if chunks is None:  # the caller looked for lone CRs in the whole text first
@@ -656,8 +680,8 @@ def _fix_part(shared: tuple, bounds: tuple) -> tuple:
     refusals = tuple(chunks.refusals)
     problems = {kind: _moved(problem, line) for kind, problem in chunks.problems.items()}
     opcodes = None
-    if diff and text is not None and not (errors or refusals[0] or refusals[1] or problems):
-        opcodes = diffs.part_opcodes(source.text[start:end], text)
+    if chunks.opcodes is not None and text is not None and not (errors or refusals[0] or refusals[1] or problems):
+        opcodes = chunks.joined_opcodes(text)
     return text, records, errors, refusals, problems, result.documents, chunks.line_shift, opcodes
 
 
@@ -681,10 +705,7 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     text = source.text
     parts = [(0, len(text), 0)] if _LONE_CR.search(text) else parallel.split_for_stream(text, jobs)
     if len(parts) < 2:
-        result = fix_source(source, level, version, unsafe, config, kinds=kinds)
-        if diff and result.changed and result.new_text is not None:
-            result.opcodes = diffs.opcodes(text, result.new_text)
-        return compact(result, level)
+        return compact(fix_source(source, level, version, unsafe, config, kinds=kinds, diff=diff), level)
     problems: dict[str, Problem]
     memo: dict  # value -> the one copy of it the records share
     result, errors, refusals, problems = SourceFix(source), [], (None, None), {}

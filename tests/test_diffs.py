@@ -111,25 +111,90 @@ def test_load_and_fix_of_a_file_agree(tmp_path, monkeypatch):
     same_diff(source.text, fixed_text(source.text), monkeypatch)
 
 
-# --- the opcodes found where the fix ran (in the worker processes) ---------------------------
+# --- the opcodes found where the fix ran (from its splices, in the worker processes) ---------
+
+
+def assert_opcodes_of(old: str, new: str, opcodes: list) -> None:
+    """`opcodes` turn the lines of old into those of new, every line once, in order; a change
+    neither starts nor ends with a line that reads as before (no needless -/+ pair), and two
+    changes are never next to each other (they would be one)."""
+    a, b = old.splitlines(True), new.splitlines(True)
+    at = (0, 0)
+    for previous, op in zip([None, *opcodes], opcodes):
+        tag, i1, i2, j1, j2 = op
+        assert (i1, j1) == at, op
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2] and i1 < i2, op
+        else:
+            assert tag == ("replace" if i1 < i2 and j1 < j2 else "delete" if i1 < i2 else "insert"), op
+            assert i1 == i2 or j1 == j2 or (a[i1] != b[j1] and a[i2 - 1] != b[j2 - 1]), op
+            assert previous is None or previous[0] == "equal", (previous, op)
+        at = (i2, j2)
+    assert at == (len(a), len(b))
+
+
+def test_spliced_opcodes_of_random_splices():
+    """Splices anywhere (inside lines, at their ends, several on one line, replacing line
+    breaks), LF and CRLF, with and without a final line break."""
+    import random
+
+    from kubectl_podsec.patch.splicer import Splice, apply_splices
+
+    rng = random.Random(7)
+    lines = ["a: 1\n", "b: 2\n", "  c: 3\n", "- x\n", "a: 1\n"]
+    texts = ["", "z: 9\n", "\n  q: 1", "r", "  y: 2\n  w: 3\n", "\n"]
+    tried = 0
+    for _ in range(4000):
+        newline = rng.choice(["\n", "\r\n"])
+        old = "".join(rng.choice(lines) for _ in range(rng.randint(0, 8))).replace("\n", newline)
+        if old and rng.random() < 0.2:
+            old = old[:-len(newline)]
+        cuts = sorted(rng.randint(0, len(old)) for _ in range(2 * rng.randint(0, 4)))
+        splices = [Splice(start, start if rng.random() < 0.5 else end, rng.choice(texts).replace("\n", newline),
+                          rng.randint(0, 2)) for start, end in zip(cuts[::2], cuts[1::2])]
+        try:
+            new = apply_splices(old, splices)
+        except Exception:  # two splices overlap
+            continue
+        if not diffs.splits_at_newlines(new):  # a splice between \r and \n
+            assert diffs.spliced_opcodes(old, splices) is None
+            continue
+        tried += 1
+        assert_opcodes_of(old, new, diffs.spliced_opcodes(old, splices))
+    assert tried > 2000
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize("variant", ["lf", "crlf", "no final newline"])
-def test_opcodes_of_a_fix_in_parts_are_those_of_the_texts(jobs, variant, monkeypatch):
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_opcodes_of_a_fix_in_parts_are_those_of_one_process(jobs, variant, unsafe, monkeypatch):
     """fix_source_parallel cuts a big text into parts fixed in worker processes; the opcodes
-    joined from the parts' are those of the whole texts, and the diff from them is the diff."""
+    joined from the parts' are those of the whole text fixed at once (removals, with
+    --unsafe-fixes, compare the chunk's texts), and a diff `git apply` takes."""
     from kubectl_podsec.fix import fix_source_parallel
 
     text = corpus(200, 11, "unhardened")
     text = {"lf": text, "crlf": text.replace("\n", "\r\n"), "no final newline": text.rstrip("\n")}[variant]
+    whole = fix_source(Source("corpus.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"), unsafe,
+                       diff=True)
+    assert_opcodes_of(text, whole.new_text, whole.opcodes)
     monkeypatch.setenv("KUBECTL_PODSEC_PARALLEL_BYTES", str(len(text) // 3))
     result = fix_source_parallel(Source("corpus.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"),
-                                 False, jobs=jobs, diff=True)
-    assert result.new_text is not None and result.new_text != text
-    assert result.opcodes == diffs.opcodes(text, result.new_text)
-    assert diffs.git_diff("a.yaml", text, result.new_text, result.opcodes) == \
-        by_lines("a.yaml", text, result.new_text, monkeypatch)
+                                 unsafe, jobs=jobs, diff=True)
+    assert result.new_text == whole.new_text != text
+    assert result.opcodes == whole.opcodes
+
+
+def test_a_fix_diff_applies_with_git(tmp_path, monkeypatch):
+    text = corpus(120, 13, "unhardened").replace("\n", "\r\n")
+    fixed = fix_source(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"), True, diff=True)
+    (tmp_path / "a.yaml").write_text(text, newline="")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    patch = diffs.git_diff("a.yaml", text, fixed.new_text, fixed.opcodes)
+    assert patch.count("\n@@ ") > 50
+    subprocess.run(["git", "apply", "-"], input=patch.encode(), check=True, cwd=tmp_path)
+    assert (tmp_path / "a.yaml").read_bytes().decode() == fixed.new_text
 
 
 def test_opcodes_of_a_small_source_and_none_without_asking(monkeypatch):
@@ -138,7 +203,7 @@ def test_opcodes_of_a_small_source_and_none_without_asking(monkeypatch):
     text = corpus(20, 4, "unhardened")
     fixed = fix_source_parallel(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"), False,
                                 diff=True)
-    assert fixed.opcodes == diffs.opcodes(text, fixed.new_text)
+    assert_opcodes_of(text, fixed.new_text, fixed.opcodes)
     assert fix_source_parallel(Source("a.yaml", None, text), Level.RESTRICTED, PolicyVersion.parse("latest"),
                                False).opcodes is None
 
@@ -169,7 +234,7 @@ def test_join_opcodes_of_parts_cut_at_separators(seed, monkeypatch):
     for start, end, line in parallel._cut(text, 5):
         old_part, new_part = text[start:end], new[moved[start]:moved[end]]
         if old_part != new_part:
-            joined.append((line, line + shift, diffs.part_opcodes(old_part, new_part)))
+            joined.append((line, line + shift, diffs.opcodes(old_part, new_part)))
         shift += new_part.count("\n") - old_part.count("\n")
     lines = diffs.line_count(text)
     assert diffs.join_opcodes(joined, lines, lines + shift) == diffs.opcodes(text, new)
