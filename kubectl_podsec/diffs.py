@@ -40,7 +40,7 @@ class _Opcodes(difflib.SequenceMatcher):
 
     def __init__(self, opcodes: list):
         super().__init__(None, [], [])
-        self.opcodes = opcodes
+        self.opcodes = list(opcodes)  # get_grouped_opcodes trims the first and last in place
 
     def get_opcodes(self):
         return self.opcodes
@@ -276,9 +276,10 @@ def _blocks(text: str, size: int = 1 << 16) -> list:
     return offsets
 
 
-def git_diff(path: str, old: str, new: str, opcodes: list | None = None) -> str:
+def git_diff(path: str, old: str, new: str, opcodes: list | None = None, bodies: dict | None = None) -> str:
     """With `opcodes` (opcodes(old, new), found elsewhere), the lines are split only where
-    the diff shows them."""
+    the diff shows them; with `bodies` (hunk_bodies of parts of the texts), only for the hunks
+    they lack."""
     if old == new:
         return ""
     name = os.path.normpath(os.path.relpath(path) if os.path.isabs(path) else path).replace(os.sep, "/")
@@ -296,13 +297,31 @@ def git_diff(path: str, old: str, new: str, opcodes: list | None = None) -> str:
     for group in _Opcodes(opcodes).get_grouped_opcodes(CONTEXT):
         first, last = group[0], group[-1]
         out.append(f"@@ -{_range(first[1], last[2] - first[1])} +{_range(first[3], last[4] - first[3])} @@\n")
-        lines = _joined if isinstance(a, _TextLines) else _each
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                out.append(lines(" ", a[i1:i2]))
-                continue
-            out.append(lines("-", a[i1:i2]))
-            out.append(lines("+", b[j1:j2]))
+        body = bodies.get((first[1], last[2])) if bodies else None
+        out.append(_body(group, a, b) if body is None else body)
+    return "".join(out)
+
+
+def hunk_bodies(old: str, new: str, opcodes: list, line: int = 0) -> dict:
+    """{(its first old line, the old line after it): its lines} of each hunk git_diff makes of
+    the opcodes of a part of two texts (every line ends at \\n or \\r\\n), with old lines
+    counted from `line`: rendered in the process that fixed the part. A hunk of the whole
+    that spans the same old lines has the same lines; one cut short at the part's start or
+    end (context, or a change close by in the next part) spans others, and git_diff makes it."""
+    a, b = _TextLines(old, _blocks(old)), _TextLines(new, _blocks(new))
+    return {(group[0][1] + line, group[-1][2] + line): _body(group, a, b)
+            for group in _Opcodes(opcodes).get_grouped_opcodes(CONTEXT)}
+
+
+def _body(group: list, a, b) -> str:
+    lines = _joined if isinstance(a, _TextLines) else _each
+    out = []
+    for tag, i1, i2, j1, j2 in group:
+        if tag == "equal":
+            out.append(lines(" ", a[i1:i2]))
+            continue
+        out.append(lines("-", a[i1:i2]))
+        out.append(lines("+", b[j1:j2]))
     return "".join(out)
 
 

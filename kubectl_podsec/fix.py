@@ -43,6 +43,12 @@ _LONE_CR = re.compile(r"\r(?!\n)")
 MAX_ROUNDS = 4  # a fix can enable another (privileged removed -> allowPrivilegeEscalation)
 
 
+def _lone_cr(text: str):
+    """The first lone CR, or None; most texts have no CR at all, which a search for one
+    tells several times faster than the expression."""
+    return _LONE_CR.search(text) if "\r" in text else None
+
+
 @dataclass
 class ObjectFix:
     document: int
@@ -87,8 +93,10 @@ class SourceFix:
     # Why nothing of the source is written, for the records that were made before it was known.
     unwritten: str | None = None
     # With `diff`: the line opcodes from the text to new_text, found where the fix made its
-    # splices (in the worker processes) for the --dry-run diff; None: not found.
+    # splices (in the worker processes) for the --dry-run diff; None: not found. And when it
+    # was fixed in parts, the diff's hunks each part rendered (diffs.hunk_bodies).
     opcodes: list | None = None
+    bodies: dict | None = None
 
     @property
     def fixed(self) -> bool:
@@ -185,7 +193,7 @@ def _fixed_chunks(source: Source, level: Level, version: PolicyVersion, unsafe: 
     its errors those of the documents; the _Chunks, or None when the text cannot be fixed)."""
     effective = version.resolve(NEWEST_VERSION)
     result = SourceFix(source)
-    lone_cr = _LONE_CR.search(source.text)
+    lone_cr = _lone_cr(source.text)
     if lone_cr:  # YAML reads a lone CR as a line break; the splices work on LF and CRLF lines only
         head = source.text[:lone_cr.start()]
         breaks = list(re.finditer(r"\r\n|\r|\n", head))
@@ -336,7 +344,7 @@ class _Chunks:
         self.newline = newline
         # A directive (`%TAG`) is read with the document after it, and a JSON stream is read
         # as JSON: such a text is one chunk.
-        if _JSON_START_RE.match(text) or text.startswith("%") or "\n%" in text:
+        if _JSON_START_RE.match(text) or parallel.has_directive(text):
             self.bounds = [(0, 0), (None, len(text))]
         else:
             self.bounds = [(0, 0)] + [(line, at) for line, at in _separators(text) if at > 0] + [(None, len(text))]
@@ -655,10 +663,10 @@ def fix_file(shared: tuple, found):
     parallel.imap_batched's worker for many small files."""
     if not isinstance(found, Source):
         return found
-    problem = load(found, identify=True)
+    level, version, unsafe, config, kinds, diff = shared
+    problem = load(found, identify=not diff)  # a dry run (diff) writes nothing: no identity to check
     if problem:
         return problem
-    level, version, unsafe, config, kinds, diff = shared
     # In one process: the file is small.
     return compact(fix_source_parallel(found, level, version, unsafe, config, kinds=kinds, diff=diff), level)
 
@@ -675,14 +683,17 @@ def _fix_part(shared: tuple, bounds: tuple) -> tuple:
     records = [object_record(fixed, level)._replace(line=fixed.line + line) for fixed in result.objects]
     errors = [_moved(problem, line) for problem in result.errors]
     if chunks is None:  # the caller looked for lone CRs in the whole text first
-        return None, records, errors, (None, None), {}, result.documents, 0, None
+        return None, records, errors, (None, None), {}, result.documents, 0, (None, None)
     text = chunks.text() if chunks.pieces else None
     refusals = tuple(chunks.refusals)
     problems = {kind: _moved(problem, line) for kind, problem in chunks.problems.items()}
-    opcodes = None
-    if chunks.opcodes is not None and text is not None and not (errors or refusals[0] or refusals[1] or problems):
-        opcodes = chunks.joined_opcodes(text)
-    return text, records, errors, refusals, problems, result.documents, chunks.line_shift, opcodes
+    opcodes = bodies = None
+    if chunks.opcodes is not None:  # a diff is wanted, and every line of the part ends at \n
+        opcodes, bodies = [], {}
+        if text is not None and not (errors or refusals[0] or refusals[1] or problems):
+            opcodes = chunks.joined_opcodes(text)
+            bodies = diffs.hunk_bodies(source.text[start:end], text, opcodes, line)
+    return text, records, errors, refusals, problems, result.documents, chunks.line_shift, (opcodes, bodies)
 
 
 def _moved(problem: Problem, lines: int) -> Problem:
@@ -703,7 +714,7 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     written: the sink is then not given the rest. With `diff`, also the opcodes of the
     change (SourceFix.opcodes), from the parts' own."""
     text = source.text
-    parts = [(0, len(text), 0)] if _LONE_CR.search(text) else parallel.split_for_stream(text, jobs)
+    parts = [(0, len(text), 0)] if _lone_cr(text) else parallel.split_for_stream(text, jobs)
     if len(parts) < 2:
         return compact(fix_source(source, level, version, unsafe, config, kinds=kinds, diff=diff), level)
     problems: dict[str, Problem]
@@ -712,10 +723,11 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     texts, copied, changed, offset, line_shift, memo = [], 0, False, 0, 0, {}
     # (the line the part starts at in the old text, in the new, its opcodes) of each changed
     # part; None once a part has none (the diff then compares the texts itself)
-    opcodes: list | None = [] if diff and diffs.splits_at_newlines(text) else None
+    opcodes: list | None = [] if diff else None
+    bodies: dict = {}
     done = parallel.imap_parts(_fix_part, parts, (source, level, version, unsafe, config, kinds, diff), jobs)
     for (start, end, line), (new, records, part_errors, part_refusals, part_problems, count, shift,
-                             part_opcodes) in zip(parts, done):
+                             (part_opcodes, part_bodies)) in zip(parts, done):
         result.records += [_shared(record, offset, memo) for record in records]
         errors += [replace(e, document=None if e.document is None else e.document + offset) for e in part_errors]
         refusals = tuple(a or b for a, b in zip(refusals, part_refusals))
@@ -724,13 +736,14 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
                 problem = replace(problem, line=problem.line + line_shift)
             problems.setdefault(kind, problem)
         offset += count
+        if part_opcodes is None:  # a line break but \n in the part: its lines are not the diff's
+            opcodes = None
         if new is None or errors or refusals[0] or refusals[1] or problems:
             line_shift += shift
             continue  # unchanged, or nothing will be written
-        if opcodes is not None and part_opcodes is None:
-            opcodes = None
-        elif opcodes is not None:
+        if opcodes is not None:
             opcodes.append((line, line + line_shift, part_opcodes))
+            bodies.update(part_bodies)
         line_shift += shift
         changed = True
         if sink is None:
@@ -746,6 +759,7 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
             if changed and opcodes is not None:
                 old_lines = diffs.line_count(text)
                 result.opcodes = diffs.join_opcodes(opcodes, old_lines, old_lines + line_shift)
+                result.bodies = bodies
         else:
             if changed:
                 _write_span(sink, text, copied, len(text))

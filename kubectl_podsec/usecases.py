@@ -450,7 +450,8 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
         if source.path is None:
             source.name = options.stdin_name
         stdin = None if source.path is not None else io.BytesIO(options.stdin or b"")
-        problem = load(source, stdin, identify=True)
+        # A dry run writes nothing: no identity to check before writing (a hash of the file).
+        problem = load(source, stdin, identify=not options.dry_run)
         if problem:
             problems.append(problem)
             continue
@@ -487,7 +488,8 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
             # printed as UTF-8 text all the same (it is for people to read).
             bom = "\ufeff" if source.bom and source.encoding == "utf-8" else ""
             # The opcodes were found without the BOM, which can change what lines match.
-            texts.append(SourceText(source.name, bom + source.text, bom + new_text, None if bom else result.opcodes))
+            texts.append(SourceText(source.name, bom + source.text, bom + new_text, None if bom else result.opcodes,
+                                    None if bom else result.bodies))
         elif source.path is None:
             try:
                 filtered.append(source.encode(new_text))

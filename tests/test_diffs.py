@@ -183,6 +183,11 @@ def test_opcodes_of_a_fix_in_parts_are_those_of_one_process(jobs, variant, unsaf
                                  unsafe, jobs=jobs, diff=True)
     assert result.new_text == whole.new_text != text
     assert result.opcodes == whole.opcodes
+    # The hunks the parts rendered are those of the whole, and most are taken from them.
+    assert diffs.git_diff("a.yaml", text, result.new_text, result.opcodes, result.bodies) == \
+        diffs.git_diff("a.yaml", text, result.new_text, result.opcodes)
+    hunks = diffs.git_diff("a.yaml", text, result.new_text, result.opcodes).count("\n@@ ")
+    assert len(result.bodies) > hunks * 0.9
 
 
 def test_a_fix_diff_applies_with_git(tmp_path, monkeypatch):

@@ -7,4 +7,4 @@ from kubectl_podsec.model import FixResult
 
 
 def render_diff(run: FixResult) -> str:
-    return "".join(git_diff(text.name, text.before, text.after, text.opcodes) for text in run.texts)
+    return "".join(git_diff(text.name, text.before, text.after, text.opcodes, text.bodies) for text in run.texts)
