@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from kubectl_podsec.checks import Check, CheckResult, checks_for
 from kubectl_podsec.levels import Level, Version
@@ -17,8 +17,7 @@ from kubectl_podsec.levels import Level, Version
 GATED_LEVELS = (Level.BASELINE, Level.RESTRICTED)
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):  # a few per pod, by the ten thousand: built faster than a dataclass
     level: Level  # the lowest level whose check set reports it
     check: str
     reason: str
