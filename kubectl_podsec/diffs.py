@@ -283,23 +283,30 @@ def git_diff(path: str, old: str, new: str, opcodes: list | None = None, bodies:
     if old == new:
         return ""
     name = os.path.normpath(os.path.relpath(path) if os.path.isabs(path) else path).replace(os.sep, "/")
-    a: _TextLines | list
-    b: _TextLines | list
-    fast = None if opcodes is not None else _text_opcodes(old, new)
-    if fast is not None:
-        opcodes, a, b = fast
-    elif opcodes is not None and _splits_at_newlines(old) and _splits_at_newlines(new):
-        a, b = _TextLines(old, _blocks(old)), _TextLines(new, _blocks(new))
-    else:
-        a, b = old.splitlines(True), new.splitlines(True)
-        opcodes = _opcodes(a, b) if opcodes is None else opcodes
+    lines = None  # (old's, new's), split where a hunk is made here
+    if opcodes is None:
+        fast = _text_opcodes(old, new)
+        if fast is not None:
+            opcodes, lines = fast[0], fast[1:]
+        else:
+            lines = old.splitlines(True), new.splitlines(True)
+            opcodes = _opcodes(*lines)
     out = [f"diff --git a/{name} b/{name}\n", f"--- a/{name}\n", f"+++ b/{name}\n"]
     for group in _Opcodes(opcodes).get_grouped_opcodes(CONTEXT):
         first, last = group[0], group[-1]
         out.append(f"@@ -{_range(first[1], last[2] - first[1])} +{_range(first[3], last[4] - first[3])} @@\n")
         body = bodies.get((first[1], last[2])) if bodies else None
-        out.append(_body(group, a, b) if body is None else body)
+        if body is None:
+            lines = lines or _lines(old, new)
+            body = _body(group, *lines)
+        out.append(body)
     return "".join(out)
+
+
+def _lines(old: str, new: str) -> tuple:
+    if _splits_at_newlines(old) and _splits_at_newlines(new):
+        return _TextLines(old, _blocks(old)), _TextLines(new, _blocks(new))
+    return old.splitlines(True), new.splitlines(True)
 
 
 def hunk_bodies(old: str, new: str, opcodes: list, line: int = 0) -> dict:
