@@ -9,15 +9,29 @@ e.g. ``("spec", "containers", 0, "securityContext", "privileged")``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import chain
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def containers(spec: dict) -> Iterator[tuple[dict, tuple]]:
-    """Every container with its path, in upstream's visiting order: init, regular, ephemeral."""
-    for field in CONTAINER_FIELDS:
-        for index, container in enumerate(spec.get(field) or ()):
-            yield container, ("spec", field, index)
+    """Every container with its path, in upstream's visiting order: init, regular, ephemeral.
+    Made of zip over paths made once, not a generator: every check of every pod visits them."""
+    init, regular, ephemeral = spec.get("initContainers"), spec.get("containers"), spec.get("ephemeralContainers")
+    if not (init or ephemeral):
+        return zip(regular, _paths("containers", len(regular))) if regular else iter(())
+    return chain.from_iterable(zip(items, _paths(field, len(items)))
+                               for field, items in zip(CONTAINER_FIELDS, (init, regular, ephemeral)) if items)
+
+
+_PATHS: dict[str, list[tuple]] = {field: [] for field in CONTAINER_FIELDS}  # [("spec", field, index), ...]
+
+
+def _paths(field: str, count: int) -> list[tuple]:
+    made = _PATHS[field]
+    if len(made) < count:
+        made.extend(("spec", field, index) for index in range(len(made), count))
+    return made
 
 
 def security_context(obj: dict) -> dict:
