@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubectl_podsec.levels import Level
 from kubectl_podsec.model import FixResult, SourceNote
 from kubectl_podsec.reports.data import error_data
 from kubectl_podsec.reports.text import where_text
@@ -55,16 +56,19 @@ def fix_summary(run: FixResult) -> str:
     what its fix can break at run time, for the reviewer to test. For stderr."""
     lines = []
     risks: dict = {}  # check -> [risk, objects]
+    names = {level: str(level) for level in Level}  # (a big stream has 10,000s of objects)
     for obj in run.objects:
-        where = where_text(obj.source, obj.line, obj.column)
-        title = f"{where}: {obj.kind}/{obj.name}"
+        title = f"{where_text(obj.source, obj.line, obj.column)}: {obj.kind}/{obj.name}"
         checks = sorted({change.check for change in obj.changes})
         if checks and obj.write_error:
             lines.append(f"{title}: not written ({obj.write_error}): would fix {', '.join(checks)}")
         elif checks:
-            lines.append(f"{title}: fixed {', '.join(checks)} ({obj.before} -> {obj.after})")
+            lines.append(f"{title}: fixed {', '.join(checks)} ({names[obj.before]} -> {names[obj.after]})")
             for check in checks:
-                risks.setdefault(check, [next(c.risk for c in obj.changes if c.check == check), 0])[1] += 1
+                if check in risks:
+                    risks[check][1] += 1
+                else:
+                    risks[check] = [next(c.risk for c in obj.changes if c.check == check), 1]
         for unfixed in obj.remaining:
             if obj.write_error and unfixed.check in checks:
                 continue  # said once above: the fix would have done it
@@ -74,4 +78,4 @@ def fix_summary(run: FixResult) -> str:
         lines.append("what to test: fixes that can stop a workload at run time:")
         lines += [f"  risk: {check} ({objects} {'object' if objects == 1 else 'objects'}): {risk}"
                   for check, (risk, objects) in sorted(risks.items())]
-    return "".join(line + "\n" for line in lines)
+    return "\n".join(lines) + "\n" if lines else ""
