@@ -755,7 +755,7 @@ def fix_source_parallel(source: Source, level: Level, version: PolicyVersion, un
     result.documents = offset
     if _settle(result, errors, refusals, problems) is None:
         if sink is None:
-            result.new_text = "".join(texts) + text[copied:] if changed else text
+            result.new_text = "".join(texts + [text[copied:]]) if changed else text  # one copy of a big text
             if changed and opcodes is not None:
                 old_lines = diffs.line_count(text)
                 result.opcodes = diffs.join_opcodes(opcodes, old_lines, old_lines + line_shift)
@@ -775,11 +775,11 @@ def _write_span(sink, text: str, start: int, end: int) -> None:
 def _shared(record: ObjectRecord, offset: int, memo: dict) -> ObjectRecord:
     """The record with its document counted in the whole source, and what many objects have
     alike (the same changes, the same violations, and lists of them) held once."""
-    return record._replace(document=record.document + offset, kind=_once(memo, record.kind),
-                           namespace=_once(memo, record.namespace), template=_once(memo, record.template),
-                           changes=_all_once(memo, record.changes), remaining=_all_once(memo, record.remaining),
-                           unfixed_before=_all_once(memo, record.unfixed_before),
-                           refused=_once(memo, record.refused))
+    return ObjectRecord(record.document + offset, record.item, record.line, record.column, _once(memo, record.kind),
+                        _once(memo, record.namespace), record.name, record.before, record.after,
+                        _once(memo, record.template), _all_once(memo, record.changes),
+                        _all_once(memo, record.remaining), _all_once(memo, record.unfixed_before),
+                        _once(memo, record.refused))
 
 
 def _all_once(memo: dict, values: tuple) -> tuple:
