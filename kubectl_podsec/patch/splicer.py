@@ -509,7 +509,9 @@ class Patcher:
                 return start, entry_start(last + 1)
             if first > 0:
                 return self._end(entries[first - 1][1]), end
-            return start, end
+            # Every entry: the brackets close up (`{}`), with no line of blanks left between
+            # them in pretty JSON.
+            return collection.start_mark.index + 1, collection.end_mark.index - 1
         line_start = self._line_start(start)
         if self.text[line_start:start].strip() == "":
             stop = self._line_end(end)
