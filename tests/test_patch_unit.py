@@ -243,13 +243,15 @@ def crlf(text: str) -> str:
     ("l: [a,  # why a\n  b]\n", ("remove_items", ("l",), (1,)), "l: [a  # why a\n  ]\n"),
     ("p: {hostPort: 80,  # why\n  containerPort: 80}\n", ("remove", ("p", "hostPort")),
      "p: {  # why\n  containerPort: 80}\n"),
-    # the first key of a list item, on the dash's line
+    # the first key of a list item, on the dash's line: the next key moves up to the dash, and
+    # the comments go above the item (a bare `- ` or `-   # why` was left before)
     ("p:\n- hostPort: 80  # why\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
-     "p:\n-   # why\n  containerPort: 80\n"),
+     "p:\n# why\n- containerPort: 80\n"),
     ("p:\n- hostPort: 80\n# note\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
-     "p:\n- \n# note\n  containerPort: 80\n"),
+     "p:\n# note\n- containerPort: 80\n"),
     ("p:\n  - hostPort: 80  # why\n      # more\n    containerPort: 80\n", ("remove", ("p", 0, "hostPort")),
-     "p:\n  -   # why\n      # more\n    containerPort: 80\n"),
+     "p:\n  # why\n      # more\n  - containerPort: 80\n"),
+    ("p:\n- hostPort: 80\n  containerPort: 80\n", ("remove", ("p", 0, "hostPort")), "p:\n- containerPort: 80\n"),
     ("l: [a,  # c1\n  b,  # c2\n  c]\n", ("remove_items", ("l",), (0, 1)), "l: [  # c1\n  # c2\n  c]\n"),
     # the last line has no line break: the removal takes the one before it, and so do the comments
     ("a: 1\nb:\n- x\n  # n\n- y  # t", ("remove", ("b",)), "a: 1\n  # n\n# t"),

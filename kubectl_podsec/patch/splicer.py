@@ -209,7 +209,20 @@ class Patcher:
         pairs = mapping.value
         index = next(i for i, (k, _) in enumerate(pairs) if k is key)
         start, end = self._entry_range(mapping, list(pairs), index, index, key.start_mark.index)
-        kept = self._kept_comments(start, end, key.start_mark.column, (key, chain[-1].node))
+        nodes = (key, chain[-1].node)
+        line = self._line_start(start)
+        found = comments_in(self.text, start, end, _scalar_spans(nodes)) if start > line else []
+        if found and self.text[line:start].strip() == "-":
+            # The first key of a list item, with comments: the next key moves up to the dash,
+            # and what was written about the removed one goes on lines of its own above the
+            # item (at the dash's column), rather than after a bare `- `.
+            dash = self.text[line:start]
+            column = len(dash) - len(dash.lstrip(" \t"))
+            above = "".join(self._comment_line(at, stop, column) + line_break_after(self.text, at)
+                            for at, stop in found)
+            self.splices.append(Splice(line, end, above + dash))
+            return
+        kept = self._kept_comments(start, end, key.start_mark.column, nodes)
         self.splices.append(Splice(start, end, kept))
 
     def remove_items(self, path: tuple, indices: tuple) -> None:
