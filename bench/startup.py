@@ -43,8 +43,11 @@ def best_of(argv: list, runs: int, env=None, fresh_cache: bool = False) -> float
 
 
 def build_zipapp(directory: str) -> str:
-    subprocess.run([sys.executable, str(REPO / "scripts" / "release.py"), "--out", directory, "--no-write-sha"],
-                   check=True, stdout=subprocess.DEVNULL)
+    """This machine's archive (there is one per platform), unpacked: its zipapp."""
+    from krew import this_platform  # bench/krew.py, beside this script
+
+    subprocess.run([sys.executable, str(REPO / "scripts" / "release.py"), "--out", directory,
+                    "--platform", this_platform(), "--no-write-sha"], check=True, stdout=subprocess.DEVNULL)
     [archive] = Path(directory).glob("*.tar.gz")
     with tarfile.open(archive) as tar:
         tar.extract("kubectl-podsec", directory)
