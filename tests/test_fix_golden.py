@@ -136,3 +136,23 @@ def test_noop_exits_zero(folder, monkeypatch, capsysbinary):
     assert out == case["input"]
     assert code == 0, err
     assert "needs a human" not in err and "fixed" not in err, err
+
+
+@pytest.mark.parametrize("folder", [p for p in case_params(with_xfail=False) if list(p.values[0].glob("expected.*"))])
+def test_the_dry_run_diff_applies_to_the_expected_bytes(folder, tmp_path, monkeypatch, capsysbinary):
+    """`fix --dry-run FILE` prints a diff that `git apply` turns into exactly the bytes `fix`
+    writes: its line changes come from the fix's own splices (JSON, flow collections,
+    comments, CRLF, a BOM, no final newline)."""
+    import subprocess
+
+    case = load_case(folder)
+    source = _only(folder, "input")
+    path = tmp_path / f"manifest{source.suffix}"
+    path.write_bytes(case["input"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    code = main(["fix", "--dry-run", *case["args"], path.name])
+    out, err = capsysbinary.readouterr()
+    assert code == 1 and out, err.decode("utf-8", "replace")
+    subprocess.run(["git", "apply", "-"], input=out, check=True, cwd=tmp_path)
+    assert path.read_bytes() == case["expected"]
