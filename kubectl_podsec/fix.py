@@ -663,8 +663,8 @@ def fix_file(shared: tuple, found):
     parallel.imap_batched's worker for many small files."""
     if not isinstance(found, Source):
         return found
-    level, version, unsafe, config, kinds, diff = shared
-    problem = load(found, identify=not diff)  # a dry run (diff) writes nothing: no identity to check
+    level, version, unsafe, config, kinds, dry_run, diff = shared
+    problem = load(found, identify=not dry_run)  # a dry run writes nothing: no identity to check
     if problem:
         return problem
     # In one process: the file is small.

@@ -70,7 +70,8 @@ def fix_options(args: argparse.Namespace, specs: list, stdin: bytes | None):
     from kubectl_podsec.usecases import FixOptions
 
     return FixOptions(args.level, args.policy_version, tuple(specs), args.recursive, args.stdin_filename or "-",
-                      stdin, args.unsafe_fixes, args.dry_run, config_of(args), default_jobs())
+                      stdin, args.unsafe_fixes, args.dry_run, config_of(args), default_jobs(),
+                      diff=args.dry_run and args.output != "json")
 
 
 def audit_options(args: argparse.Namespace):

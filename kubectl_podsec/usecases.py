@@ -416,6 +416,8 @@ class FixOptions:
     dry_run: bool = False
     config: object = None
     jobs: int = 1
+    # The dry run's diff is wanted (not -o json): its lines are found where the fix runs.
+    diff: bool = False
 
 
 def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sources: small files batched, big ones in parts
@@ -433,7 +435,8 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
     problems: list[Problem] = []
     notices: list[Notice] = []
     small, weights = [], []  # as scan_parts: small regular files are read in batches by the workers
-    shared = (options.level, options.policy_version, options.unsafe, options.config, kinds, options.dry_run)
+    diff = options.dry_run and options.diff
+    shared = (options.level, options.policy_version, options.unsafe, options.config, kinds, options.dry_run, diff)
 
     def take(found) -> None:
         (notices if isinstance(found, Notice) else problems if isinstance(found, Problem) else results).append(found)
@@ -457,7 +460,7 @@ def run_fix(options: FixOptions) -> FixResult:  # noqa: C901 - one loop over sou
             continue
         if options.dry_run or source.path is None:  # the texts are wanted whole
             results.append(fix.fix_source_parallel(source, options.level, options.policy_version, options.unsafe,
-                                                   options.config, options.jobs, kinds, diff=options.dry_run))
+                                                   options.config, options.jobs, kinds, diff=diff))
             continue
         # A big file in place: its new text goes to the temporary file as its parts are fixed.
         with writes.AtomicWriter(source.path, source.identity, source.encoding, source.bom) as writer:
