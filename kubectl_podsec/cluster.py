@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Optional, Protocol, Union
+from typing import TYPE_CHECKING, NamedTuple, Optional, Protocol, Union
 from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:  # imported where kubectl runs: a command on files never needs them (5 ms)
+    import queue
+    import subprocess
 
 # All nine kinds that carry pod templates, in the order kubectl prints them.
 WORKLOAD_RESOURCES = ("pods", "deployments", "statefulsets", "daemonsets", "replicasets",
@@ -108,6 +109,8 @@ class Kubectl:
         """Run kubectl. --request-timeout bounds each request it makes; a paged listing makes
         as many requests as it has pages (kubectl also rate-limits them), so it gets no bound
         of its own: one would kill a large listing that is making steady progress."""
+        import subprocess
+
         env = dict(os.environ, KUBERC="off")
         timeout = None if paged else _timeout(self)
         try:
@@ -258,6 +261,9 @@ class _PagedRead:
     _END = _End()
 
     def __init__(self, kubectl: Kubectl, kinds: list):
+        import queue
+        import threading
+
         self._kubectl, self._kinds = kubectl, kinds
         self._stop = threading.Event()  # start no more requests
         self._closed = threading.Event()  # nobody takes pages any more
@@ -289,6 +295,8 @@ class _PagedRead:
         self._put(pages, self._END)
 
     def _put(self, pages: queue.Queue[_Item], page: _Item) -> None:
+        import queue
+
         while not self._closed.is_set():
             try:
                 pages.put(page, timeout=0.1)
@@ -450,6 +458,8 @@ def managing_owner(kubectl: Kubectl, obj: dict) -> tuple[str, str | None] | None
 
 def render_kustomize(binary: str, directory: str) -> str:
     """`kubectl kustomize DIR`, as text; ClusterError with kubectl's own message otherwise."""
+    import subprocess
+
     try:
         completed = subprocess.run([binary, "kustomize", directory], env=dict(os.environ, KUBERC="off"),
                                    stdin=subprocess.DEVNULL, capture_output=True, timeout=300)

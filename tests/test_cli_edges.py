@@ -44,14 +44,14 @@ def test_a_listing_is_bounded_per_request_not_as_a_whole(monkeypatch):
         calls.append((argv, kwargs.get("timeout")))
         return subprocess.CompletedProcess(argv, 0, b'{"kind": "List", "items": []}', b"")
 
-    monkeypatch.setattr(cluster.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     kubectl = Kubectl("kubectl", all_namespaces=True, request_timeout="1s", chunk_size=5)
     kubectl.get(["pods"])
     (argv, timeout), = calls
     assert timeout is None
     assert "--request-timeout=1s" in argv and "--chunk-size=5" in argv
     calls.clear()
-    monkeypatch.setattr(cluster.subprocess, "run", lambda argv, **kw: calls.append(kw["timeout"]) or
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: calls.append(kw["timeout"]) or
                         subprocess.CompletedProcess(argv, 0, b'{"serverVersion": {"minor": "36"}}', b""))
     assert kubectl.server_minor() == 36 and calls == [30.0]
 
@@ -63,7 +63,7 @@ def test_a_listing_is_bounded_per_request_not_as_a_whole(monkeypatch):
 def test_a_server_minor_that_is_not_a_number_is_no_version(monkeypatch, version, minor):
     """`latest` then means the newest rules we know, not a traceback."""
     body = json.dumps({"serverVersion": version}).encode()
-    monkeypatch.setattr(cluster.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, body, b""))
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, body, b""))
     assert Kubectl("kubectl").server_minor() == minor
 
 
@@ -79,7 +79,7 @@ def test_an_owner_reference_without_a_kind_ends_the_walk_up_the_owners(monkeypat
         gets.append(argv[1:3])
         return subprocess.CompletedProcess(argv, 0, json.dumps(replica_set).encode(), b"")
 
-    monkeypatch.setattr(cluster.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     kubectl = Kubectl("kubectl")
     pod = {"kind": "Pod", "metadata": {"name": "web-1-x", "namespace": "shop", "ownerReferences": [
         {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "controller": True}]}}
