@@ -56,9 +56,3 @@ def position(obj: ObjectVerdict, finding: Finding | None) -> tuple:
     if finding is not None and finding.first.line is not None:
         return finding.first.line, finding.first.column
     return obj.line, obj.column
-
-
-def where_text(source: str, line: int | None, column: int | None) -> str:
-    if line is None:
-        return source
-    return f"{source}:{line}" + (f":{column}" if column is not None else "")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import FixResult, SourceNote
+from kubectl_podsec.paths import file_location
 from kubectl_podsec.reports.data import error_data
-from kubectl_podsec.reports.text import where_text
 
 
 def fix_data(run: FixResult) -> dict:
@@ -58,7 +58,7 @@ def fix_summary(run: FixResult) -> str:
     risks: dict = {}  # check -> [risk, objects]
     names = {level: str(level) for level in Level}  # (a big stream has 10,000s of objects)
     for obj in run.objects:
-        title = f"{where_text(obj.source, obj.line, obj.column)}: {obj.kind}/{obj.name}"
+        title = f"{file_location(obj.source, obj.line, obj.column)}: {obj.kind}/{obj.name}"
         checks = sorted({change.check for change in obj.changes})
         if checks and obj.write_error:
             lines.append(f"{title}: not written ({obj.write_error}): would fix {', '.join(checks)}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from kubectl_podsec.model import RunResult
-from kubectl_podsec.reports.common import has_file, object_title, position, suppression_note, where_text
+from kubectl_podsec.paths import file_location
+from kubectl_podsec.reports.common import has_file, object_title, position, suppression_note
 
 
 def render_junit(run: RunResult) -> str:
@@ -47,7 +48,7 @@ def render_junit(run: RunResult) -> str:
             failure = ET.SubElement(case, "failure", {"message": _xml(f"{finding.check}: {finding.reason}")})
             failure.text = _xml("\n".join(filter(None, (
                 finding.detail, f"field: {finding.first.field}" if finding.first.field else None,
-                f"at: {where_text(source, line, column)}",
+                f"at: {file_location(source, line, column)}",
                 f"level: {finding.level}"))))
         suppressed = [f for f in gated if f.suppressed]
         if suppressed:
@@ -65,7 +66,7 @@ def render_junit(run: RunResult) -> str:
         if has_file(source):
             case.set("file", _xml(source))
         problem = ET.SubElement(case, "error", {"message": _xml(error.message)})
-        problem.text = _xml(f"{where_text(source, error.line, error.column)}: {error.message}")
+        problem.text = _xml(f"{file_location(source, error.line, error.column)}: {error.message}")
         suite["errors"] += 1
         suite["cases"].append(case)
     for skipped in run.skipped:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from kubectl_podsec.levels import Level
 from kubectl_podsec.model import ObjectVerdict, RunResult
+from kubectl_podsec.paths import file_location
 from kubectl_podsec.reports.terminal import Paint
 
 LEVEL_COLOURS = {Level.RESTRICTED: "green", Level.BASELINE: "yellow", Level.PRIVILEGED: "red"}
@@ -79,7 +80,7 @@ def brief(obj: ObjectVerdict, gate: Level) -> Brief:
 def object_lines(obj: ObjectVerdict, paint: Paint, pods: str | None = None) -> list:
     """An object's line and its findings at the next level up; `pods` in place of its pod count."""
     lines = []
-    where = where_text(obj.source, obj.line, obj.column)
+    where = file_location(obj.source, obj.line, obj.column)
     namespace = f" ({obj.namespace})" if obj.namespace else ""
     highest = obj.highest
     if pods is None:
@@ -106,7 +107,7 @@ def object_lines(obj: ObjectVerdict, paint: Paint, pods: str | None = None) -> l
     shown = [f for f in obj.findings if next_level and f.level == next_level]
     for finding in shown:
         first = finding.first
-        location = where_text(obj.source, first.line, first.column) + ": " if first.line is not None else ""
+        location = file_location(obj.source, first.line, first.column) + ": " if first.line is not None else ""
         suppressed = finding.suppressed
         note = f" [{suppressed.by}: {suppressed.reason}]" if suppressed else ""
         lines.append(f"  {location}{paint(finding.check, 'bold')}: {finding.reason} "
@@ -191,12 +192,6 @@ def summary_line(run: RunResult, tally: Tally | None = None) -> str:
     if run.errors:
         parts.append(count(len(run.errors), "error"))
     return "; ".join(parts) + f" (policy {run.policy_version})"
-
-
-def where_text(source: str, line: int | None, column: int | None) -> str:
-    if line is None:
-        return source
-    return f"{source}:{line}" + (f":{column}" if column is not None else "")
 
 
 def count(number: int, noun: str) -> str:
